@@ -1,0 +1,55 @@
+# Recurrent Networks, Hands-On: build, test and re-execute the book.
+# `make book` and `make test` each set everything up from scratch on a fresh machine.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
+export PYTHONHASHSEED := 0
+
+.PHONY: help install book book-strict test lint unit notebooks execute bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed. On Debian: apt-get install python3-venv"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	@touch $@
+
+install: $(STAMP)  ## create .venv and install the package, the book tools and the test tools
+
+book: $(STAMP)  ## build the HTML book into _build/html
+	$(BIN)/jupyter-book build . --path-output _build --keep-going
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+
+book-strict: $(STAMP)  ## build the book from scratch, warnings as errors
+	$(BIN)/jupyter-book build . --path-output _build --all -W -n --keep-going
+
+lint: $(STAMP)  ## ruff on the package, tests, benchmarks and notebooks
+	$(BIN)/ruff check .
+
+unit: $(STAMP)  ## unit tests of ptb_utils and the notebook checks, without executing notebooks
+	$(BIN)/pytest -m "not slow"
+
+notebooks: $(STAMP)  ## execute every notebook at its smoke parameters under nbval
+	$(BIN)/pytest tests/test_notebooks.py
+
+test: $(STAMP)  ## the whole suite: lint, unit tests, notebooks under nbval, strict book build
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+	$(MAKE) book-strict
+
+execute: $(STAMP)  ## re-run notebooks in place at their default parameters (NOTEBOOKS=... to choose)
+	@for nb in $(NOTEBOOKS); do \
+	  echo "executing $$nb"; \
+	  $(BIN)/python -m ptb_utils.notebooks execute "$$nb" || exit 1; \
+	done
+
+bench: $(STAMP)  ## training-throughput benchmark of the language model (minutes)
+	$(BIN)/python bench/train_throughput.py
+
+clean:  ## remove build outputs (keeps .venv)
+	rm -rf _build .pytest_cache
