@@ -302,7 +302,7 @@ def build_corpus(texts: Mapping[str, str]) -> PTB:
     """Tokenize the three texts and map them to ids with the training vocabulary."""
     tokens = {split: tokenize(texts[split]) for split in SPLITS}
     if not tokens["train"]:
-        raise PTBDataError("the training text is empty: there is nothing to build a vocabulary from")
+        raise PTBDataError("the training text is empty: no vocabulary can be built from it")
     vocab = Vocabulary.from_tokens(tokens["train"])
     return PTB(**{s: vocab.encode(tokens[s]) for s in SPLITS}, vocab=vocab)
 
@@ -353,7 +353,7 @@ def epoch_size(num_ids: int, batch_size: int, num_steps: int) -> int:
 def ptb_batches(
     ids: np.ndarray, batch_size: int, num_steps: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(x, y)`` windows, both int32 ``[batch_size, num_steps]``; ``y`` is ``x`` shifted by one.
+    """Yield ``(x, y)`` int32 windows ``[batch_size, num_steps]``; ``y`` is ``x`` shifted by one.
 
     Window ``i`` is ``data[:, i*num_steps:(i+1)*num_steps]`` of :func:`batchify`'s matrix,
     exactly the TensorFlow tutorial's ``ptb_producer``.

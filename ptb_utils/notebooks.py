@@ -1,0 +1,155 @@
+"""Running the book's notebooks: their parameters, smoke runs and in-place execution.
+
+Every chapter notebook has exactly one code cell tagged ``parameters`` (the papermill
+convention) holding plain literal assignments: the defaults the committed outputs were
+made with. The notebook's metadata holds a second, tiny set under
+``metadata["ptb_book"]["smoke_parameters"]`` that makes the whole notebook run in seconds;
+the test suite injects it with papermill and runs the result under nbval.
+
+Command line (what ``make execute`` calls)::
+
+    python -m ptb_utils.notebooks execute notebooks/01_time_series.ipynb
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+METADATA_KEY = "ptb_book"
+SMOKE_KEY = "smoke_parameters"
+PARAMETERS_TAG = "parameters"
+
+
+class NotebookError(ValueError):
+    """A notebook breaks one of the book's conventions."""
+
+
+def read(path: str | os.PathLike) -> nbformat.NotebookNode:
+    """Read a notebook (nbformat 4)."""
+    return nbformat.read(os.fspath(path), as_version=4)
+
+
+def parameters_cell(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    """The one code cell tagged ``parameters``; raises if there is none or several."""
+    cells = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])
+    ]
+    if len(cells) != 1:
+        raise NotebookError(
+            f"{name}: expected exactly one code cell tagged 'parameters', found {len(cells)}. "
+            f"Tag the cell of default values in Jupyter (View > Cell toolbar > Tags)."
+        )
+    return cells[0]
+
+
+def default_parameters(nb: nbformat.NotebookNode, name: str = "notebook") -> dict[str, Any]:
+    """The ``name = literal`` assignments of the parameters cell, as a dict.
+
+    Raises :class:`NotebookError` when the cell holds anything else (a computed value
+    belongs in a later cell, so that papermill's injected values flow into it).
+    """
+    source = parameters_cell(nb, name).source
+    values: dict[str, Any] = {}
+    for node in ast.parse(source).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else None
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(target, ast.Name)
+        ):
+            raise NotebookError(
+                f"{name}: the parameters cell may hold only 'name = literal' lines, "
+                f"found {ast.unparse(node)!r}"
+            )
+        try:
+            values[target.id] = ast.literal_eval(node.value)
+        except ValueError:
+            raise NotebookError(
+                f"{name}: parameter {target.id} = {ast.unparse(node.value)} is not a plain "
+                f"literal; move derived values to a later cell"
+            ) from None
+    return values
+
+
+def smoke_parameters(nb: nbformat.NotebookNode, name: str = "notebook") -> dict[str, Any]:
+    """The notebook's smoke parameters, checked against its parameters cell."""
+    smoke = nb.metadata.get(METADATA_KEY, {}).get(SMOKE_KEY)
+    if not isinstance(smoke, dict):
+        raise NotebookError(
+            f"{name}: metadata['{METADATA_KEY}']['{SMOKE_KEY}'] is missing; add the small "
+            f"values that make the notebook run in seconds"
+        )
+    unknown = sorted(set(smoke) - set(default_parameters(nb, name)))
+    if unknown:
+        raise NotebookError(f"{name}: smoke parameters {unknown} are not in the parameters cell")
+    return dict(smoke)
+
+
+def prepare_smoke(path: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Write ``path`` with its smoke parameters injected (papermill ``--prepare-only``)."""
+    import papermill
+
+    path, out = Path(path), Path(out)
+    params = smoke_parameters(read(path), path.name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(path), str(out), parameters=params, prepare_only=True, progress_bar=False
+    )
+    return out
+
+
+def execute(path: str | os.PathLike) -> Path:
+    """Re-run ``path`` in place at its default parameters, keeping widget state.
+
+    The run writes to a temporary file beside the notebook, which replaces the original
+    only when every cell succeeded: a failed run leaves the committed notebook untouched
+    and keeps the failed copy in ``$TMPDIR/ptb_book_failed/`` to look at.
+    """
+    import papermill
+
+    path = Path(path).resolve()
+    default_parameters(read(path), path.name)  # refuse notebooks that break the convention
+    fd, tmp = tempfile.mkstemp(suffix=".ipynb", prefix=f".{path.stem}.", dir=path.parent)
+    os.close(fd)
+    try:
+        papermill.execute_notebook(
+            str(path), tmp, cwd=str(path.parent), kernel_name="python3", progress_bar=False
+        )
+    except BaseException:
+        failed = Path(tempfile.gettempdir()) / "ptb_book_failed" / path.name
+        failed.parent.mkdir(exist_ok=True)
+        os.replace(tmp, failed)
+        print(f"{path.name} failed; the original is untouched, the run is in {failed}",
+              file=sys.stderr)
+        raise
+    os.replace(tmp, path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ptb_utils.notebooks execute NB [NB ...]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ptb_utils.notebooks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("execute", help="re-run notebooks in place at their default parameters")
+    run.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    for nb in args.notebooks:
+        execute(nb)
+        print(f"executed {nb}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

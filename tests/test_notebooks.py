@@ -1,0 +1,103 @@
+"""The notebook harness: every chapter follows the book's conventions and runs under nbval.
+
+For each ``notebooks/*.ipynb``: the conventions are checked on the committed file (a
+``parameters`` cell of literals, smoke parameters, learning goals, summary, exercises,
+captioned figures, outputs from a real run without errors or warnings); then the smoke
+parameters are injected with papermill ``--prepare-only`` and the result runs under
+``pytest --nbval-lax``, which executes every cell and compares the outputs of the cells
+marked ``# NBVAL_CHECK_OUTPUT`` with the committed ones.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ptb_utils import notebooks as nbtools
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+IDS = [p.stem for p in NOTEBOOKS]
+
+
+def test_there_are_chapters() -> None:
+    assert NOTEBOOKS, "no notebooks/NN_*.ipynb found"
+
+
+def markdown(nb: nbformat.NotebookNode) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_parameters_cell_holds_literals_and_smoke_values_exist(path: Path) -> None:
+    nb = nbtools.read(path)
+    defaults = nbtools.default_parameters(nb, path.name)
+    smoke = nbtools.smoke_parameters(nb, path.name)
+    assert defaults, f"{path.name}: the parameters cell is empty"
+    for key, value in smoke.items():
+        assert type(value) is type(defaults[key]), f"{path.name}: smoke {key} changes type"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_chapter_structure(path: Path) -> None:
+    nb = nbtools.read(path)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), (
+        f"{path.name}: the first cell must be the chapter title"
+    )
+    text = markdown(nb)
+    for heading in ("What you will learn", "Summary", "Exercises"):
+        assert re.search(rf"^#+ {heading}", text, re.M), f"{path.name}: no '{heading}' heading"
+    hidden = [c for c in nb.cells if "hide-input" in c.metadata.get("tags", [])
+              or "hide-cell" in c.metadata.get("tags", [])]
+    assert hidden, f"{path.name}: exercises need solutions in cells tagged hide-input"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_outputs_come_from_a_clean_run(path: Path) -> None:
+    nb = nbtools.read(path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    counts = [c.execution_count for c in code if c.source.strip()]
+    assert all(n is not None for n in counts), f"{path.name}: some cells were never executed"
+    assert counts == sorted(counts), f"{path.name}: cells were run out of order"
+    for cell in code:
+        for out in cell.outputs:
+            assert out.output_type != "error", f"{path.name}: error output in\n{cell.source}"
+            if out.output_type == "stream" and out.name == "stderr":
+                assert "Warning" not in out.text, f"{path.name}: warning left in\n{out.text}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_figure_has_a_caption(path: Path) -> None:
+    nb = nbtools.read(path)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        has_image = any("image/png" in o.get("data", {}) for o in cell.outputs)
+        if has_image:
+            caption = cell.metadata.get("mystnb", {}).get("figure", {}).get("caption", "")
+            assert caption.strip(), f"{path.name}: figure without a caption from\n{cell.source}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_runs_at_smoke_parameters(path: Path, tmp_path: Path) -> None:
+    # nbval starts the kernel in the notebook's folder: keep the copy beside the original
+    # so that relative paths resolve as they do for a reader.
+    prepared = path.with_name(f".smoke-{path.name}")
+    nbtools.prepare_smoke(path, prepared)
+    env = {**os.environ, "MPLBACKEND": "agg", "PTB_OFFLINE": "1"}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
+             "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(prepared)],
+            cwd=tmp_path, env=env, capture_output=True, text=True,
+        )
+    finally:
+        prepared.unlink(missing_ok=True)
+    assert result.returncode == 0, f"{path.name} failed under nbval:\n{result.stdout[-8000:]}"
