@@ -6,6 +6,11 @@ made with. The notebook's metadata holds a second, tiny set under
 ``metadata["ptb_book"]["smoke_parameters"]`` that makes the whole notebook run in seconds;
 the test suite injects it with papermill and runs the result under nbval.
 
+Each notebook's first code cell (tagged ``colab-setup``) installs this package when the
+notebook runs in Google Colab and does nothing anywhere else. It is generated from the
+repository URL in ``_config.yml`` and the package version, so that neither is typed twice;
+:func:`execute` brings it up to date before every run.
+
 Command line (what ``make execute`` calls)::
 
     python -m ptb_utils.notebooks execute notebooks/01_time_series.ipynb
@@ -25,6 +30,8 @@ import nbformat
 METADATA_KEY = "ptb_book"
 SMOKE_KEY = "smoke_parameters"
 PARAMETERS_TAG = "parameters"
+SETUP_TAG = "colab-setup"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class NotebookError(ValueError):
@@ -94,6 +101,44 @@ def smoke_parameters(nb: nbformat.NotebookNode, name: str = "notebook") -> dict[
     return dict(smoke)
 
 
+def repository_url(config: str | os.PathLike = ROOT / "_config.yml") -> str:
+    """The book's repository URL, from ``repository.url`` in the Jupyter Book config."""
+    import yaml
+
+    return yaml.safe_load(Path(config).read_text())["repository"]["url"]
+
+
+def setup_cell_source(url: str, version: str) -> str:
+    """The code of the Colab setup cell: install ``ptb_utils`` at tag ``v{version}``."""
+    return (
+        "# Google Colab only: install the book's helper package at this book's version and\n"
+        "# report the accelerator. Anywhere else (Jupyter, papermill, CI) this does nothing.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    %pip install --quiet "ptb_utils[book] @ git+{url}@v{version}"\n'
+        "    import tensorflow as tf\n"
+        "\n"
+        '    print("GPU:", tf.config.list_physical_devices("GPU") or "none (CPU runtime)")'
+    )
+
+
+def with_setup_cell(nb: nbformat.NotebookNode) -> bool:
+    """Insert or update the Colab setup cell right after the title; True if ``nb`` changed."""
+    from ptb_utils import __version__
+
+    source = setup_cell_source(repository_url(), __version__)
+    cells = [c for c in nb.cells if SETUP_TAG in c.get("metadata", {}).get("tags", [])]
+    if cells and cells[0].source == source:
+        return False
+    if cells:
+        cells[0].source = source
+    else:
+        nb.cells.insert(1, nbformat.v4.new_code_cell(
+            source, metadata={"tags": [SETUP_TAG, "hide-cell"]}))
+    return True
+
+
 def prepare_smoke(path: str | os.PathLike, out: str | os.PathLike) -> Path:
     """Write ``path`` with its smoke parameters injected (papermill ``--prepare-only``)."""
     import papermill
@@ -110,6 +155,8 @@ def prepare_smoke(path: str | os.PathLike, out: str | os.PathLike) -> Path:
 def execute(path: str | os.PathLike) -> Path:
     """Re-run ``path`` in place at its default parameters, keeping widget state.
 
+    The Colab setup cell is brought up to date first (see :func:`with_setup_cell`).
+
     The run writes to a temporary file beside the notebook, which replaces the original
     only when every cell succeeded: a failed run leaves the committed notebook untouched
     and keeps the failed copy in ``$TMPDIR/ptb_book_failed/`` to look at.
@@ -117,12 +164,15 @@ def execute(path: str | os.PathLike) -> Path:
     import papermill
 
     path = Path(path).resolve()
-    default_parameters(read(path), path.name)  # refuse notebooks that break the convention
+    nb = read(path)
+    default_parameters(nb, path.name)  # refuse notebooks that break the convention
+    with_setup_cell(nb)
     fd, tmp = tempfile.mkstemp(suffix=".ipynb", prefix=f".{path.stem}.", dir=path.parent)
     os.close(fd)
+    nbformat.write(nb, tmp)
     try:
         papermill.execute_notebook(
-            str(path), tmp, cwd=str(path.parent), kernel_name="python3", progress_bar=False
+            tmp, tmp, cwd=str(path.parent), kernel_name="python3", progress_bar=False
         )
     except BaseException:
         failed = Path(tempfile.gettempdir()) / "ptb_book_failed" / path.name

@@ -45,6 +45,17 @@ def test_parameters_cell_holds_literals_and_smoke_values_exist(path: Path) -> No
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_colab_setup_cell_is_current(path: Path) -> None:
+    nb = nbtools.read(path)
+    assert not nbtools.with_setup_cell(nb), (
+        f"{path.name}: the Colab setup cell is missing or stale; run make execute"
+    )
+    assert nbtools.SETUP_TAG in nb.cells[1].metadata.get("tags", []), (
+        f"{path.name}: the setup cell must come right after the title"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_chapter_structure(path: Path) -> None:
     nb = nbtools.read(path)
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), (
