@@ -32,6 +32,7 @@ SMOKE_KEY = "smoke_parameters"
 PARAMETERS_TAG = "parameters"
 SETUP_TAG = "colab-setup"
 ROOT = Path(__file__).resolve().parents[1]
+NVIDIA_GPUS = "/proc/driver/nvidia/gpus"
 
 
 class NotebookError(ValueError):
@@ -152,10 +153,43 @@ def prepare_smoke(path: str | os.PathLike, out: str | os.PathLike) -> Path:
     return out
 
 
+def machine_description() -> dict[str, Any]:
+    """Where a run happened: processor, cores, memory, accelerators and library versions."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        memory_gib = None
+    versions = {}
+    for package in ("tensorflow", "keras", "numpy", "jax"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": memory_gib,
+        "nvidia_gpus": len(os.listdir(NVIDIA_GPUS)) if os.path.isdir(NVIDIA_GPUS) else 0,
+        "python": platform.python_version(),
+        "packages": versions,
+    }
+
+
 def execute(path: str | os.PathLike) -> Path:
     """Re-run ``path`` in place at its default parameters, keeping widget state.
 
-    The Colab setup cell is brought up to date first (see :func:`with_setup_cell`).
+    The Colab setup cell is brought up to date first (see :func:`with_setup_cell`), and the
+    machine the run happens on is recorded in ``metadata["ptb_book"]["executed_on"]``
+    (papermill adds the start time and duration) for the book's results page.
 
     The run writes to a temporary file beside the notebook, which replaces the original
     only when every cell succeeded: a failed run leaves the committed notebook untouched
@@ -167,6 +201,7 @@ def execute(path: str | os.PathLike) -> Path:
     nb = read(path)
     default_parameters(nb, path.name)  # refuse notebooks that break the convention
     with_setup_cell(nb)
+    nb.metadata.setdefault(METADATA_KEY, {})["executed_on"] = machine_description()
     fd, tmp = tempfile.mkstemp(suffix=".ipynb", prefix=f".{path.stem}.", dir=path.parent)
     os.close(fd)
     nbformat.write(nb, tmp)
