@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
 export PYTHONHASHSEED := 0
 
-.PHONY: help install book book-strict test lint unit notebooks execute bench clean
+.PHONY: help install browser book book-strict test lint unit notebooks execute bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -22,11 +22,11 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)  ## create .venv and install the package, the book tools and the test tools
 
 book: $(STAMP)  ## build the HTML book into _build/html
-	$(BIN)/jupyter-book build . --path-output _build --keep-going
+	$(BIN)/jupyter-book build . --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
 book-strict: $(STAMP)  ## build the book from scratch, warnings as errors
-	$(BIN)/jupyter-book build . --path-output _build --all -W -n --keep-going
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 lint: $(STAMP)  ## ruff on the package, tests, benchmarks and notebooks
 	$(BIN)/ruff check .
@@ -37,10 +37,16 @@ unit: $(STAMP)  ## unit tests of ptb_utils and the notebook checks, without exec
 notebooks: $(STAMP)  ## execute every notebook at its smoke parameters under nbval
 	$(BIN)/pytest tests/test_notebooks.py
 
-test: $(STAMP)  ## the whole suite: lint, unit tests, notebooks under nbval, strict book build
+browser:  ## install headless Chromium for the browser tests (Debian, as root)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "note: no Chromium; the browser tests will be skipped (apt-get install chromium)"; fi; }
+
+test: $(STAMP) browser  ## the whole suite: lint, strict book build, unit tests, notebooks under nbval, browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest
 	$(MAKE) book-strict
+	$(BIN)/pytest
 
 execute: $(STAMP)  ## re-run notebooks in place at their default parameters (NOTEBOOKS=... to choose)
 	@for nb in $(NOTEBOOKS); do \
