@@ -1,8 +1,9 @@
 """Two fixes to the HTML pages, so that they work offline and log no errors.
 
-1. MathJax is served from the book itself, so equations render with no network. The MathJax 3 files come from the PyPI package ``django-static-mathjax`` (the Python
-package ``mathjax``, plain static files despite its name). Only the TeX-to-HTML bundle and
-its web fonts are copied into ``_static/mathjax``; ``mathjax_path`` points there.
+1. MathJax is served from the book itself, so equations render with no network. The
+   MathJax 3 files come from the PyPI package ``django-static-mathjax`` (the Python package
+   ``mathjax``, plain static files despite its name). Only the TeX-to-HTML bundle and its
+   web fonts are copied into ``_static/mathjax``; ``mathjax_path`` points there.
 2. Inline scripts that the Jupyter Book 1 extensions register twice (each time the
    environment is read) are dropped the second time: a repeated ``const`` declaration is a
    JavaScript error in the reader's console.
