@@ -216,6 +216,9 @@ def execute(path: str | os.PathLike) -> Path:
         print(f"{path.name} failed; the original is untouched, the run is in {failed}",
               file=sys.stderr)
         raise
+    ran = read(tmp)  # papermill recorded the temporary name; record the real one
+    ran.metadata["papermill"].update(input_path=path.name, output_path=path.name)
+    nbformat.write(ran, tmp)
     os.replace(tmp, path)
     return path
 
