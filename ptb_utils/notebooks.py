@@ -219,6 +219,7 @@ def execute(path: str | os.PathLike) -> Path:
     ran = read(tmp)  # papermill recorded the temporary name; record the real one
     ran.metadata["papermill"].update(input_path=path.name, output_path=path.name)
     nbformat.write(ran, tmp)
+    os.chmod(tmp, 0o644)  # mkstemp made it private; the notebook is a normal repository file
     os.replace(tmp, path)
     return path
 

@@ -27,7 +27,7 @@ class SeriesInfo:
 SERIES: dict[str, SeriesInfo] = {
     "sunspots": SeriesInfo("Yearly mean sunspot number", "sunspots", "yearly", "statsmodels"),
     "co2": SeriesInfo("Atmospheric CO2 at Mauna Loa", "ppm", "monthly", "statsmodels"),
-    "nile": SeriesInfo("Annual flow of the Nile at Aswan", "10^8 m^3", "yearly", "statsmodels"),
+    "nile": SeriesInfo("Annual flow of the Nile at Aswan", "10⁸ m³", "yearly", "statsmodels"),
     "elnino": SeriesInfo("Sea-surface temperature, El Niño region", "°C", "monthly",
                          "statsmodels"),
 }
