@@ -207,7 +207,10 @@ def execute(path: str | os.PathLike) -> Path:
     nbformat.write(nb, tmp)
     try:
         papermill.execute_notebook(
-            tmp, tmp, cwd=str(path.parent), kernel_name="python3", progress_bar=False
+            tmp, tmp, cwd=str(path.parent), kernel_name="python3", progress_bar=False,
+            # Keep what C++ libraries print at start-up (TensorFlow's oneDNN and CUDA notes)
+            # in the terminal, out of the committed outputs; Python's output is unaffected.
+            extra_arguments=["--IPKernelApp.capture_fd_output=False"],
         )
     except BaseException:
         failed = Path(tempfile.gettempdir()) / "ptb_book_failed" / path.name

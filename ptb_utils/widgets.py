@@ -3,8 +3,8 @@
 A live widget needs a kernel; the rendered book has none. :func:`explorer` therefore
 returns one output carrying two views of the same control:
 
-* ``application/vnd.jupyter.widget-view+json``: the live ``ipywidgets.interactive``, which
-  Jupyter and Colab display and which redraws on every change;
+* ``application/vnd.jupyter.widget-view+json``: the live controls and drawing, which
+  Jupyter and Colab display and which redraw on every change;
 * ``text/html``: the same drawing precomputed for a handful of values of one control, behind
   an HTML range slider and a few lines of inline JavaScript. The book (configured to prefer
   ``text/html``) shows this one; it needs no kernel and no network.
@@ -24,7 +24,6 @@ from typing import Any
 
 import ipywidgets
 import matplotlib.pyplot as plt
-from IPython.display import display
 from matplotlib.figure import Figure
 
 Render = Callable[..., "Figure | str"]
@@ -97,18 +96,33 @@ def explorer(render: Render, sweep: str, values: Sequence[Any],
     defaults = {name: w.value for name, w in controls.items()}
     frames = [frame_html(render(**{**defaults, sweep: v})) for v in values]
     start = min(range(len(values)), key=lambda i: _distance(values[i], defaults[sweep]))
+    label = controls[sweep].description or sweep
+    return Explorer(live_widget(render, controls), static_slider(label, values, frames, start))
 
-    def show(**kwargs: Any) -> None:
-        content = render(**kwargs)
+
+def live_widget(render: Render, controls: dict[str, ipywidgets.ValueWidget]) -> ipywidgets.VBox:
+    """The controls above an output area that ``render`` redraws whenever a control changes.
+
+    The drawing is placed in the output area with ``append_display_data`` rather than by
+    capturing ``display`` calls (``with output: ...``): a capture sends messages that a
+    headless executor (nbclient) can wait on forever.
+    """
+    out = ipywidgets.Output()
+
+    def redraw(_change: object = None) -> None:
+        content = render(**{name: w.value for name, w in controls.items()})
+        out.outputs = ()
         if isinstance(content, Figure):
-            display(content)
+            out.append_display_data(content)
             plt.close(content)
         else:
-            print(content)
+            out.append_stdout(f"{content}\n")
 
-    widget = ipywidgets.interactive(show, **controls)
-    label = controls[sweep].description or sweep
-    return Explorer(widget, static_slider(label, values, frames, start))
+    for name, control in controls.items():
+        control.description = control.description or name
+        control.observe(redraw, names="value")
+    redraw()
+    return ipywidgets.VBox([*controls.values(), out])
 
 
 def _distance(a: Any, b: Any) -> float:

@@ -49,3 +49,13 @@ def test_sweep_must_name_a_control() -> None:
 def test_static_slider_needs_one_frame_per_value() -> None:
     with pytest.raises(ValueError, match="one frame per value"):
         widgets.static_slider("x", [1, 2], ["a"], start=0)
+
+
+def test_live_widget_redraws_when_a_control_changes() -> None:
+    slider = ipywidgets.IntSlider(value=2)
+    box = widgets.live_widget(lambda n: "x" * n, {"n": slider})
+    out = box.children[-1]
+    assert out.outputs[0]["text"] == "xx\n"
+    assert slider.description == "n"
+    slider.value = 4
+    assert len(out.outputs) == 1 and out.outputs[0]["text"] == "xxxx\n"
