@@ -1,0 +1,88 @@
+"""The word-level LSTM language model of the TensorFlow PTB tutorial, in Keras 3.
+
+    ids [batch, steps] -> Embedding -> Dropout -> (LSTM -> Dropout) x num_layers -> Dense -> logits
+
+The recurrent state is explicit: the model takes the token ids *and* the state each LSTM layer
+starts from, and returns the logits *and* the state each layer ended in. The caller feeds that
+state back with the next window of text, which is truncated backpropagation through time: the
+state flows across windows, gradients do not. (This is what the tutorial does with
+``initial_state`` / ``final_state``; Keras' ``stateful=True`` is not used because under the JAX
+backend ``fit`` and ``predict`` do not carry it.) The code only uses ``keras.layers`` and
+``keras.ops``, so it runs unchanged on the TensorFlow and the JAX backends.
+
+As in the tutorial, every weight matrix and the softmax bias start uniform in
+``[-init_scale, init_scale]``; the LSTM biases start at zero, with no +1 on the forget gate
+(its cells used ``forget_bias=0.0``, hence ``unit_forget_bias=False``).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from ptb_utils.config import Config
+
+#: One ``(h, c)`` pair per LSTM layer, each ``[batch, hidden_size]`` float32.
+State = list[tuple]
+
+
+class PTBModel(keras.Model):
+    """``model(ids, state, training=False) -> (logits [batch, steps, vocab], new_state)``.
+
+    ``unroll=True`` writes the time loop out step by step, which lets XLA fuse it (faster on
+    a CPU for the tutorial's 20- and 35-step windows); ``False`` keeps a symbolic loop.
+    """
+
+    def __init__(self, config: Config, unroll: bool = True, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        init = keras.initializers.RandomUniform(-config.init_scale, config.init_scale, seed=seed)
+        hidden, rate = config.hidden_size, 1.0 - config.keep_prob
+        self.embedding = keras.layers.Embedding(
+            config.vocab_size, hidden, embeddings_initializer=init, name="embedding"
+        )
+        self.lstms = [
+            keras.layers.LSTM(
+                hidden, return_sequences=True, return_state=True, unroll=unroll,
+                kernel_initializer=init, recurrent_initializer=init, bias_initializer="zeros",
+                unit_forget_bias=False, name=f"lstm_{i}",
+            )
+            for i in range(config.num_layers)
+        ]
+        # keep_prob = 1.0 means no dropout at all (and no random numbers drawn).
+        self.dropouts = [
+            keras.layers.Dropout(rate, seed=None if seed is None else seed + i, name=f"dropout_{i}")
+            for i in range(config.num_layers + 1)
+        ] if rate > 0 else []
+        self.softmax = keras.layers.Dense(
+            config.vocab_size, kernel_initializer=init, bias_initializer=init, name="softmax"
+        )
+
+    def _drop(self, i: int, x, training: bool):
+        return self.dropouts[i](x, training=training) if self.dropouts else x
+
+    def call(self, ids, state: State, training: bool = False):
+        x = self._drop(0, self.embedding(ids), training)
+        new_state = []
+        for i, lstm in enumerate(self.lstms):
+            x, h, c = lstm(x, initial_state=list(state[i]), training=training)
+            x = self._drop(i + 1, x, training)
+            new_state.append((h, c))
+        return self.softmax(x), new_state
+
+    def zero_state(self, batch_size: int) -> State:
+        """The all-zero state each epoch (and each generated text) starts from."""
+        zeros = np.zeros((batch_size, self.config.hidden_size), dtype="float32")
+        return [(zeros, zeros) for _ in range(self.config.num_layers)]
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """The learned word vectors, ``[vocab_size, hidden_size]``; row ``i`` is word id ``i``."""
+        return keras.ops.convert_to_numpy(self.embedding.embeddings)
+
+
+def build_model(config: Config, unroll: bool = True, seed: int | None = None) -> PTBModel:
+    """A :class:`PTBModel` with its weights created (so ``count_params`` works at once)."""
+    model = PTBModel(config, unroll=unroll, seed=seed)
+    model(np.zeros((1, 1), dtype="int32"), model.zero_state(1))
+    return model

@@ -1,0 +1,67 @@
+"""The Keras 3 model: parameter counts, initialisation, explicit state carry."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from ptb_utils.config import get_config
+from ptb_utils.model import build_model
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("small", 4_651_600), ("medium", 19_775_200), ("large", 66_022_000)],
+)
+def test_parameter_counts(name, expected):
+    # embedding V*H + per layer 4*H*(2H) + 4H + softmax H*V + V (untied)
+    config = get_config(name)
+    h, v = config.hidden_size, config.vocab_size
+    assert 2 * h * v + v + config.num_layers * (8 * h * h + 4 * h) == expected
+    assert build_model(config).count_params() == expected
+
+
+def test_shapes_and_initialisation():
+    config = get_config("small", hidden_size=16, vocab_size=50)
+    model = build_model(config, seed=1)
+    logits, state = model(np.zeros((3, 5), dtype="int32"), model.zero_state(3))
+    assert tuple(logits.shape) == (3, 5, 50)
+    assert [tuple(t.shape) for pair in state for t in pair] == [(3, 16)] * 4
+    assert model.embeddings.shape == (50, 16)
+    for w in model.trainable_weights:
+        values = keras.ops.convert_to_numpy(w)
+        if "lstm" in w.path and w.path.endswith("bias"):
+            assert np.all(values == 0), "the tutorial's LSTM biases (forget bias 0.0) start at 0"
+        else:
+            assert np.abs(values).max() <= config.init_scale
+            assert np.abs(values).max() > 0.9 * config.init_scale
+
+
+def test_state_carries_across_windows():
+    """Reading a sequence in two halves, state carried, equals reading it at once."""
+    config = get_config("small", hidden_size=8, vocab_size=30, init_scale=0.5)
+    model = build_model(config, unroll=False, seed=2)
+    ids = np.random.default_rng(0).integers(0, 30, (2, 8)).astype("int32")
+    whole, whole_state = model(ids, model.zero_state(2))
+    first, state = model(ids[:, :4], model.zero_state(2))
+    second, state = model(ids[:, 4:], state)
+    halves = np.concatenate([keras.ops.convert_to_numpy(first),
+                             keras.ops.convert_to_numpy(second)], axis=1)
+    np.testing.assert_allclose(halves, keras.ops.convert_to_numpy(whole), atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(state[1][1]),
+                               keras.ops.convert_to_numpy(whole_state[1][1]), atol=1e-5)
+    # ... and a zero state instead gives different outputs: the state matters
+    fresh, _ = model(ids[:, 4:], model.zero_state(2))
+    assert not np.allclose(keras.ops.convert_to_numpy(fresh), halves[:, 4:], atol=1e-4)
+
+
+def test_dropout_only_in_training():
+    config = get_config("small", hidden_size=8, vocab_size=30, keep_prob=0.5)
+    model = build_model(config, seed=3)
+    ids = np.ones((2, 3), dtype="int32")
+    a, _ = model(ids, model.zero_state(2))
+    b, _ = model(ids, model.zero_state(2))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+    c, _ = model(ids, model.zero_state(2), training=True)
+    assert not np.allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(c))
