@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
+NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb)) book/results.ipynb
 export PYTHONHASHSEED := 0
 
 .PHONY: help install browser book book-strict test lint unit notebooks execute bench clean

@@ -107,6 +107,15 @@ def test_sidebar_lists_every_chapter_in_order(page, site: str) -> None:
 
 
 @pytest.mark.parametrize("doc", CHAPTERS)
+def test_chapter_links_to_its_neighbours(page, site: str, doc: str) -> None:
+    open_page(page, site, doc)
+    i = PAGES.index(doc)
+    links = page.eval_on_selector_all(".prev-next-area a", "links => links.map(a => a.href)")
+    targets = [h.split("/", 3)[3].removesuffix(".html") for h in links]
+    assert targets == [PAGES[i - 1], PAGES[i + 1]], f"{doc}: previous/next links {targets}"
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
 def test_colab_link_points_at_this_notebook(page, site: str, doc: str) -> None:
     open_page(page, site, doc)
     links = page.eval_on_selector_all("a[href*='colab.research.google.com']",

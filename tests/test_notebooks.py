@@ -64,6 +64,7 @@ def test_chapter_structure(path: Path) -> None:
     text = markdown(nb)
     for heading in ("What you will learn", "Summary", "Exercises"):
         assert re.search(rf"^#+ {heading}", text, re.M), f"{path.name}: no '{heading}' heading"
+    assert "{term}`" in text and "book/glossary" in text, f"{path.name}: no glossary links"
     hidden = [c for c in nb.cells if "hide-input" in c.metadata.get("tags", [])
               or "hide-cell" in c.metadata.get("tags", [])]
     assert hidden, f"{path.name}: exercises need solutions in cells tagged hide-input"
@@ -81,6 +82,9 @@ def test_committed_outputs_come_from_a_clean_run(path: Path) -> None:
             assert out.output_type != "error", f"{path.name}: error output in\n{cell.source}"
             if out.output_type == "stream" and out.name == "stderr":
                 assert "Warning" not in out.text, f"{path.name}: warning left in\n{out.text}"
+                assert not re.search(r"^[IWE]\d{4} ", out.text, re.M), (
+                    f"{path.name}: C++ library log in the outputs (run make execute)\n{out.text}"
+                )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -95,6 +99,29 @@ def test_every_figure_has_a_caption(path: Path) -> None:
             assert caption.strip(), f"{path.name}: figure without a caption from\n{cell.source}"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_widget_has_a_view_without_a_kernel(path: Path) -> None:
+    nb = nbtools.read(path)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "application/vnd.jupyter.widget-view+json" in data:
+                assert "text/html" in data, (
+                    f"{path.name}: a widget with no static view (use ptb_utils.widgets.explorer)"
+                    f" in\n{cell.source}"
+                )
+
+
+def run_nbval(notebook: Path, tmp_path: Path, env: dict[str, str] | None = None) -> None:
+    """Run ``notebook`` under ``pytest --nbval-lax`` in a fresh process; fail with its output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(notebook)],
+        cwd=tmp_path, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, f"{notebook.name} failed under nbval:\n{result.stdout[-8000:]}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_notebook_runs_at_smoke_parameters(path: Path, tmp_path: Path) -> None:
@@ -102,13 +129,21 @@ def test_notebook_runs_at_smoke_parameters(path: Path, tmp_path: Path) -> None:
     # so that relative paths resolve as they do for a reader.
     prepared = path.with_name(f".smoke-{path.name}")
     nbtools.prepare_smoke(path, prepared)
-    env = {**os.environ, "MPLBACKEND": "agg", "PTB_OFFLINE": "1"}
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
-             "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(prepared)],
-            cwd=tmp_path, env=env, capture_output=True, text=True,
-        )
+        run_nbval(prepared, tmp_path, {"MPLBACKEND": "agg", "PTB_OFFLINE": "1"})
     finally:
         prepared.unlink(missing_ok=True)
-    assert result.returncode == 0, f"{path.name} failed under nbval:\n{result.stdout[-8000:]}"
+
+RESULTS = ROOT / "book" / "results.ipynb"
+
+
+def test_results_page_was_generated_after_every_chapter() -> None:
+    page = nbtools.read(RESULTS).metadata["papermill"]["start_time"]
+    for path in NOTEBOOKS:
+        ended = nbtools.read(path).metadata["papermill"]["end_time"]
+        assert ended <= page, f"{path.name} ran after the results page: run make execute"
+
+
+@pytest.mark.slow
+def test_results_page_runs(tmp_path: Path) -> None:
+    run_nbval(RESULTS, tmp_path)
