@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -127,8 +128,10 @@ def _generate(args) -> int:
     from ptb_utils.train import load_model
 
     model = load_model(args.out)
-    result = sample(model, load_ptb().vocab, args.seed_text, num_words=args.num_words,
-                    temperature=args.temperature, top_k=args.top_k, seed=args.seed)
+    with warnings.catch_warnings():  # unknown words are reported once, by the note below
+        warnings.simplefilter("ignore", UserWarning)
+        result = sample(model, load_ptb().vocab, args.seed_text, num_words=args.num_words,
+                        temperature=args.temperature, top_k=args.top_k, seed=args.seed)
     if result.unknown:
         print(f"note: read as <unk>: {', '.join(result.unknown)}", file=sys.stderr)
     print(args.seed_text, result.text)
