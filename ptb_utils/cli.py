@@ -84,7 +84,7 @@ def _parse_overrides(items: list[str]) -> dict:
 def _train(args) -> int:
     from ptb_utils.config import get_config
     from ptb_utils.data import load_ptb
-    from ptb_utils.train import evaluate, train
+    from ptb_utils.train import evaluate, summarize, train, write_metrics
 
     config = get_config(args.config, **_parse_overrides(args.set))
     out = Path(args.out or f"runs/{args.config}")
@@ -93,20 +93,13 @@ def _train(args) -> int:
     result = train(config, corpus, out, epochs=args.epochs, max_batches=args.max_batches,
                    resume=args.resume, seed=args.seed, history_dir=results,
                    progress=not args.quiet)
-    last = result.history[-1]
-    metrics = {"config": args.config, "overrides": _parse_overrides(args.set),
-               "epochs": last["epoch"], "seed": args.seed,
-               "epoch1_valid_ppl": result.history[0]["valid_ppl"],
-               "train_ppl": last["train_ppl"], "valid_ppl": last["valid_ppl"],
-               "wall_time_s": last["wall_time_s"],
-               "words_per_sec_median": sorted(r["words_per_sec"] for r in result.history)[
-                   len(result.history) // 2]}
+    metrics = summarize(result.history, config=args.config,
+                        overrides=_parse_overrides(args.set), seed=args.seed)
     if not args.no_test:
         metrics["test_ppl_batch1"] = evaluate(result.model, corpus.test, batch_size=1,
                                               progress=not args.quiet)
         print(f"test perplexity (batch 1): {metrics['test_ppl_batch1']:.2f}")
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_metrics(results, metrics)
     return 0
 
 

@@ -41,6 +41,7 @@ from ptb_utils.model import PTBModel, State, build_model
 
 CHECKPOINT = "checkpoint.npz"
 HISTORY = "history.csv"
+METRICS = "metrics.json"
 #: A mean loss above this many nats per word counts as diverged (``exp`` overflows past 709).
 MAX_NLL = 700.0
 HISTORY_FIELDS = ("epoch", "lr", "train_ppl", "valid_ppl", "words_per_sec", "wall_time_s")
@@ -321,6 +322,36 @@ def write_history(path: str | os.PathLike, history: list[dict]) -> None:
         writer.writeheader()
         writer.writerows(history)
     os.replace(f.name, path)
+
+
+def summarize(history: list[dict], **about: object) -> dict:
+    """The headline numbers of a finished run, as ``metrics.json`` records them.
+
+    ``about`` names what produced the run (config, seed, ...) and may add scores computed
+    after training (e.g. ``test_ppl_batch1``); the rest comes from the per-epoch ``history``.
+    """
+    if not history:
+        raise ValueError("the history is empty: no epoch has finished")
+    last = history[-1]
+    return {
+        **about,
+        "epochs": last["epoch"],
+        "epoch1_valid_ppl": history[0]["valid_ppl"],
+        "train_ppl": last["train_ppl"],
+        "valid_ppl": last["valid_ppl"],
+        "wall_time_s": last["wall_time_s"],
+        "words_per_sec_median": float(np.median([r["words_per_sec"] for r in history])),
+    }
+
+
+def write_metrics(directory: str | os.PathLike, metrics: dict) -> Path:
+    """Write ``metrics`` to ``directory/metrics.json`` (atomically, like the history)."""
+    path = Path(directory) / METRICS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
+        f.write(json.dumps(metrics, indent=2) + "\n")
+    os.replace(f.name, path)
+    return path
 
 
 # --- the training loop ---------------------------------------------------------------------

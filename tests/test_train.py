@@ -215,3 +215,22 @@ def test_jax_backend_trains_and_carries_state():
     assert second["train_ppl"] < first["train_ppl"] < 10_000
     assert second["valid_ppl"] < first["valid_ppl"]
     assert report["carry_gap"] < 1e-5
+
+
+def test_summarize_and_write_metrics(tmp_path) -> None:
+    from ptb_utils.train import summarize, write_metrics
+
+    history = [
+        {"epoch": 1, "lr": 1.0, "train_ppl": 300.0, "valid_ppl": 180.0, "words_per_sec": 10.0,
+         "wall_time_s": 5.0},
+        {"epoch": 2, "lr": 1.0, "train_ppl": 150.0, "valid_ppl": 140.0, "words_per_sec": 30.0,
+         "wall_time_s": 9.0},
+    ]
+    metrics = summarize(history, config="test", seed=3)
+    assert metrics == {"config": "test", "seed": 3, "epochs": 2, "epoch1_valid_ppl": 180.0,
+                       "train_ppl": 150.0, "valid_ppl": 140.0, "wall_time_s": 9.0,
+                       "words_per_sec_median": 20.0}
+    path = write_metrics(tmp_path / "run", metrics)
+    assert json.loads(path.read_text()) == metrics
+    with pytest.raises(ValueError, match="no epoch"):
+        summarize([])
