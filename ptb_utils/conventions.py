@@ -313,6 +313,32 @@ def glossary_terms(text: str) -> list[tuple[str, str]]:
     return entries
 
 
+def glossary_problems(text: str, chapters: dict[str, nbformat.NotebookNode]) -> list[str]:
+    """The glossary is alphabetical and each entry links to a section of a chapter.
+
+    ``chapters`` maps a notebook's file name to the notebook; links are written from
+    ``book/`` (``../notebooks/NN_slug.ipynb#section``).
+    """
+    entries = glossary_terms(text)
+    terms = [term for term, _ in entries]
+    problems = (
+        []
+        if terms == sorted(terms, key=str.casefold)
+        else [f"terms are not in alphabetical order: {terms}"]
+    )
+    for term, definition in entries:
+        targets = [t for _, t in links(definition) if t.startswith("../notebooks/")]
+        if not targets:
+            problems.append(f"{term!r} links to no chapter section")
+        for target in targets:
+            page, _, anchor = target.removeprefix("../notebooks/").partition("#")
+            if page not in chapters:
+                problems.append(f"{term!r} links to a missing page {page}")
+            elif anchor not in headings(chapters[page]):
+                problems.append(f"{term!r} links to #{anchor}, not a section of {page}")
+    return problems
+
+
 def headings(nb: nbformat.NotebookNode) -> dict[str, str]:
     """Anchor slug -> heading text of every ``#``-heading of ``nb``'s markdown."""
     found = {}
@@ -324,9 +350,12 @@ def headings(nb: nbformat.NotebookNode) -> dict[str, str]:
 
 
 def slug(heading: str) -> str:
-    """The anchor MyST gives a heading (``myst_heading_anchors``): GitHub's slug rules."""
-    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
-    return text.replace(" ", "-")
+    """The anchor MyST gives a heading (``myst_heading_anchors``): GitHub's slug rules.
+
+    Math in the heading is left out and code keeps its text, as MyST does.
+    """
+    text = _INLINE_MATH.sub("", heading.strip()).replace("`", "").lower().replace(" ", "-")
+    return re.sub(r"[^\w\-]", "", text)
 
 
 def links(text: str) -> Iterable[tuple[str, str]]:

@@ -272,11 +272,8 @@ def execute(path: str | os.PathLike) -> Path:
     ran.metadata["papermill"].update(input_path=path.name, output_path=path.name)
     ran.metadata[METADATA_KEY][SMOKE_SECONDS_KEY] = round(
         smoke_run.metadata["papermill"]["duration"], 1)
-    if ran.metadata[METADATA_KEY].get(GPU_NOTE_KEY):
+    if ran.metadata[METADATA_KEY].get(GPU_NOTE_KEY):  # a chapter (not the results page)
         with_cost_cell(ran, path.name)
-    else:
-        print(f"note: {path.name} has no metadata {METADATA_KEY}.{GPU_NOTE_KEY}, so no cost "
-              f"line; see CONTRIBUTING.md", file=sys.stderr)
     nbformat.write(ran, tmp)
     os.chmod(tmp, 0o644)  # mkstemp made it private; the notebook is a normal repository file
     os.replace(tmp, path)

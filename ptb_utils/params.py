@@ -17,10 +17,11 @@ not allowed: expected a number > 0 and < 1``.
 from __future__ import annotations
 
 import difflib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 #: Types of the values papermill can inject: the only globals that can be a parameter typo.
 INJECTABLE = (bool, int, float, str, list, dict, tuple, type(None))
@@ -44,24 +45,6 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _bounds(ge: float | None, gt: float | None, le: float | None, lt: float | None) -> str:
-    parts = [
-        f"{op} {v}" for op, v in ((">=", ge), (">", gt), ("<=", le), ("<", lt)) if v is not None
-    ]
-    return " and ".join(parts)
-
-
-def _within(
-    value: float, ge: float | None, gt: float | None, le: float | None, lt: float | None
-) -> bool:
-    return (
-        (ge is None or value >= ge)
-        and (gt is None or value > gt)
-        and (le is None or value <= le)
-        and (lt is None or value < lt)
-    )
-
-
 class Spec(ABC):
     """What values a parameter accepts, and how to say it."""
 
@@ -75,46 +58,54 @@ class Spec(ABC):
 
 
 @dataclass(frozen=True)
-class Int(Spec):
-    """An integer (not a bool), optionally bounded: ``Int(ge=1, le=100)``."""
-
-    ge: int | None = None
-    gt: int | None = None
-    le: int | None = None
-    lt: int | None = None
-
-    def allowed(self) -> str:
-        bounds = _bounds(self.ge, self.gt, self.le, self.lt)
-        return "an integer" + (f" {bounds}" if bounds else "")
-
-    def accepts(self, value: Any) -> bool:
-        return (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and _within(value, self.ge, self.gt, self.le, self.lt)
-        )
-
-
-@dataclass(frozen=True)
-class Float(Spec):
-    """A finite number (an integer is fine, a bool is not), optionally bounded."""
+class _Bounded(Spec):
+    """A number of some kind, optionally bounded on either side."""
 
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
     lt: float | None = None
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def is_kind(self, value: Any) -> bool:
+        """Whether ``value`` is a number of this spec's kind, before the bounds."""
 
     def allowed(self) -> str:
-        bounds = _bounds(self.ge, self.gt, self.le, self.lt)
-        return "a number" + (f" {bounds}" if bounds else "")
+        bounds = " and ".join(
+            f"{op} {v}"
+            for op, v in ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
+            if v is not None
+        )
+        return self.kind + (f" {bounds}" if bounds else "")
 
     def accepts(self, value: Any) -> bool:
         return (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and value == value
-            and abs(value) != float("inf")
-            and _within(value, self.ge, self.gt, self.le, self.lt)
+            self.is_kind(value)
+            and (self.ge is None or value >= self.ge)
+            and (self.gt is None or value > self.gt)
+            and (self.le is None or value <= self.le)
+            and (self.lt is None or value < self.lt)
+        )
+
+
+class Int(_Bounded):
+    """An integer (not a bool), optionally bounded: ``Int(ge=1, le=100)``."""
+
+    kind = "an integer"
+
+    def is_kind(self, value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Float(_Bounded):
+    """A finite number (an integer is fine, a bool is not), optionally bounded."""
+
+    kind = "a number"
+
+    def is_kind(self, value: Any) -> bool:
+        return (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         )
 
 

@@ -148,10 +148,3 @@ def arrow(
     )
     ax.add_patch(patch)
     return patch
-
-
-def plot_batch_layout(num_tokens: int, batch_size: int, num_steps: int, ax: Axes | None = None):
-    """Deprecated name of :func:`ptb_utils.diagrams.draw_batch_layout`, for chapter 6 only."""
-    from ptb_utils.diagrams import draw_batch_layout
-
-    return draw_batch_layout(ax, num_tokens=num_tokens, batch_size=batch_size, num_steps=num_steps)

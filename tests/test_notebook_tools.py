@@ -400,6 +400,21 @@ Beta term
 """
 
 
+def test_glossary_problems_name_order_and_broken_links() -> None:
+    chapter = notebook("epochs = 3")
+    chapter.cells.append(nbformat.v4.new_markdown_cell("## A baseline"))
+    chapters = {"01_time_series.ipynb": chapter}
+    assert conv.glossary_problems(GLOSSARY, chapters) == ["'Beta term' links to no chapter section"]
+    swapped = GLOSSARY.replace("Alpha", "Gamma")
+    assert "terms are not in alphabetical order" in conv.glossary_problems(swapped, chapters)[0]
+    assert conv.glossary_problems(GLOSSARY.replace("#a-baseline", "#a-base"), chapters)[0] == (
+        "'Alpha' links to #a-base, not a section of 01_time_series.ipynb"
+    )
+    assert conv.glossary_problems(GLOSSARY, {})[0] == (
+        "'Alpha' links to a missing page 01_time_series.ipynb"
+    )
+
+
 def test_glossary_entries_and_heading_anchors() -> None:
     assert conv.glossary_terms(GLOSSARY) == [
         ("Alpha", "First, taught in [chapter 1](../notebooks/01_time_series.ipynb#a-baseline)."),
@@ -407,6 +422,9 @@ def test_glossary_entries_and_heading_anchors() -> None:
     ]
     assert conv.slug("A baseline: tomorrow is like today") == "a-baseline-tomorrow-is-like-today"
     assert conv.slug("Which forecaster wins?") == "which-forecaster-wins"
+    assert (
+        conv.slug("Measuring $\\partial h_T$ with `GradientTape`") == "measuring--with-gradienttape"
+    )
 
 
 # Where the code lives: what chapters import never imports the build tooling.
