@@ -299,6 +299,17 @@ def size_problems(path: Path) -> list[str]:
     return []
 
 
+#: Modules of the build tooling, which chapters never import.
+TOOLING_MODULES = ("notebooks", "results", "conventions")
+
+
+def tooling_imports(nb: nbformat.NotebookNode) -> list[str]:
+    """The build-tooling modules that ``nb``'s code cells import (chapters import none)."""
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    pattern = rf"ptb_utils(?:\.| import )({'|'.join(TOOLING_MODULES)})\b"
+    return re.findall(pattern, code)
+
+
 def glossary_terms(text: str) -> list[tuple[str, str]]:
     """``(term, definition)`` pairs of the ``{glossary}`` directive in ``text``, in order."""
     body = re.search(r"```\{glossary\}\n(.*?)^```", text, re.S | re.M)

@@ -429,7 +429,23 @@ def test_glossary_entries_and_heading_anchors() -> None:
 
 # Where the code lives: what chapters import never imports the build tooling.
 
-TOOLING = {"notebooks", "results", "conventions"}
+TOOLING = set(conv.TOOLING_MODULES)
+
+
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        ("from ptb_utils.notebooks import machine_description", ["notebooks"]),
+        (
+            "import ptb_utils.results as r\nfrom ptb_utils import conventions",
+            ["results", "conventions"],
+        ),
+        ("from ptb_utils.machine import machine_description\nfrom ptb_utils import plots", []),
+    ],
+)
+def test_chapters_importing_build_tooling_are_found(source: str, found: list[str]) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    assert conv.tooling_imports(nb) == found
 
 
 def test_modules_chapters_import_do_not_import_the_build_tooling() -> None:

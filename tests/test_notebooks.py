@@ -193,8 +193,7 @@ def test_cost_line_is_the_one_the_run_metadata_gives(path: Path) -> None:
 
 @pytest.mark.parametrize("path", MIGRATED_PATHS, ids=MIGRATED_IDS)
 def test_chapter_imports_no_build_tooling(path: Path) -> None:
-    code = "\n".join(c.source for c in nbtools.read(path).cells if c.cell_type == "code")
-    assert not re.search(r"ptb_utils(\.| import )(notebooks|results|conventions)\b", code)
+    assert conv.tooling_imports(nbtools.read(path)) == []
 
 
 # The book's own pages.
