@@ -8,6 +8,7 @@ with a message saying what to change, not an hour into training.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,19 +57,33 @@ class Config:
         return dataclasses.asdict(self)
 
 
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
 _INT_FIELDS = ("num_layers", "num_steps", "hidden_size", "max_epoch", "max_max_epoch",
                "batch_size", "vocab_size")
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def validate(config: Config) -> None:
-    """Raise ``ValueError`` naming the field and the fix when a value is impossible."""
-    for name in _INT_FIELDS:
+    """Raise ``ValueError`` naming the field and the fix when a value is impossible.
+
+    Types are checked first, so that a value read from a command line or a JSON file as the
+    wrong type (``"0.5"`` as a string, ``null``) is named, not met later as a ``TypeError``.
+    """
+    for name in FIELDS:
         value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if name in _INT_FIELDS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        elif not _is_number(value):
+            hint = " (a string: drop the quotes)" if isinstance(value, str) else ""
+            raise ValueError(f"{name} must be a finite number such as {getattr(Config, name)}, "
+                             f"got {value!r}{hint}")
     for name in ("init_scale", "learning_rate", "max_grad_norm"):
         value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        if not value > 0:
             raise ValueError(f"{name} must be a positive number, got {value!r}")
     if not 0.0 < config.keep_prob <= 1.0:
         raise ValueError(
@@ -92,7 +107,6 @@ CONFIGS: Mapping[str, Config] = {
                    max_max_epoch=1),
 }
 
-FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
 
 
 def _check_names(overrides: Mapping[str, Any]) -> None:
@@ -119,3 +133,20 @@ def get_config(name: str, **overrides: Any) -> Config:
     if name not in CONFIGS:
         raise ValueError(f"unknown config {name!r}; choose one of {list(CONFIGS)}")
     return CONFIGS[name].replace(**overrides)
+
+
+def differences(a: Config, b: Config) -> dict[str, tuple[Any, Any]]:
+    """The fields whose values differ, ``{name: (value in a, value in b)}``."""
+    return {n: (getattr(a, n), getattr(b, n)) for n in FIELDS if getattr(a, n) != getattr(b, n)}
+
+
+def describe(config: Config) -> str:
+    """A short name: ``"small"``, or the closest named config and what differs from it.
+
+    >>> describe(get_config("test", hidden_size=8))
+    'test with hidden_size=8'
+    """
+    name = min(CONFIGS, key=lambda n: len(differences(CONFIGS[n], config)))
+    changed = differences(CONFIGS[name], config)
+    return name if not changed else f"{name} with " + ", ".join(
+        f"{field}={value:g}" for field, (_, value) in changed.items())
