@@ -185,7 +185,7 @@ def lock_folders(*folders: str | os.PathLike | None) -> Iterator[list[Path]]:
 
 def write_checkpoint(path: str | os.PathLike, arrays: Sequence[np.ndarray], meta: dict) -> None:
     """Write ``arrays`` (as ``v0, v1, ...``) and the JSON-able ``meta`` to ``path`` atomically."""
-    payload = {f"v{i}": np.asarray(a) for i, a in enumerate(arrays)}
+    payload: dict[str, Any] = {f"v{i}": np.asarray(a) for i, a in enumerate(arrays)}
     atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(meta)), **payload))
 
 
