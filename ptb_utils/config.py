@@ -58,8 +58,15 @@ class Config:
 
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
-_INT_FIELDS = ("num_layers", "num_steps", "hidden_size", "max_epoch", "max_max_epoch",
-               "batch_size", "vocab_size")
+_INT_FIELDS = (
+    "num_layers",
+    "num_steps",
+    "hidden_size",
+    "max_epoch",
+    "max_max_epoch",
+    "batch_size",
+    "vocab_size",
+)
 
 
 def _is_number(value: Any) -> bool:
@@ -79,8 +86,10 @@ def validate(config: Config) -> None:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         elif not _is_number(value):
             hint = " (a string: drop the quotes)" if isinstance(value, str) else ""
-            raise ValueError(f"{name} must be a finite number such as {getattr(Config, name)}, "
-                             f"got {value!r}{hint}")
+            raise ValueError(
+                f"{name} must be a finite number such as {getattr(Config, name)}, "
+                f"got {value!r}{hint}"
+            )
     for name in ("init_scale", "learning_rate", "max_grad_norm"):
         value = getattr(config, name)
         if not value > 0:
@@ -99,14 +108,29 @@ def validate(config: Config) -> None:
 #: The tutorial's configurations (``ptb_word_lm.py``: SmallConfig, MediumConfig, ...).
 CONFIGS: Mapping[str, Config] = {
     "small": Config(),
-    "medium": Config(init_scale=0.05, num_steps=35, hidden_size=650, max_epoch=6,
-                     max_max_epoch=39, keep_prob=0.5, lr_decay=0.8),
-    "large": Config(init_scale=0.04, max_grad_norm=10.0, num_steps=35, hidden_size=1500,
-                    max_epoch=14, max_max_epoch=55, keep_prob=0.35, lr_decay=1 / 1.15),
-    "test": Config(max_grad_norm=1.0, num_layers=1, num_steps=2, hidden_size=2, max_epoch=1,
-                   max_max_epoch=1),
+    "medium": Config(
+        init_scale=0.05,
+        num_steps=35,
+        hidden_size=650,
+        max_epoch=6,
+        max_max_epoch=39,
+        keep_prob=0.5,
+        lr_decay=0.8,
+    ),
+    "large": Config(
+        init_scale=0.04,
+        max_grad_norm=10.0,
+        num_steps=35,
+        hidden_size=1500,
+        max_epoch=14,
+        max_max_epoch=55,
+        keep_prob=0.35,
+        lr_decay=1 / 1.15,
+    ),
+    "test": Config(
+        max_grad_norm=1.0, num_layers=1, num_steps=2, hidden_size=2, max_epoch=1, max_max_epoch=1
+    ),
 }
-
 
 
 def _check_names(overrides: Mapping[str, Any]) -> None:
@@ -148,5 +172,9 @@ def describe(config: Config) -> str:
     """
     name = min(CONFIGS, key=lambda n: len(differences(CONFIGS[n], config)))
     changed = differences(CONFIGS[name], config)
-    return name if not changed else f"{name} with " + ", ".join(
-        f"{field}={value:g}" for field, (_, value) in changed.items())
+    return (
+        name
+        if not changed
+        else f"{name} with "
+        + ", ".join(f"{field}={value:g}" for field, (_, value) in changed.items())
+    )
