@@ -10,7 +10,8 @@ One module per concern:
 - :mod:`ptb_utils.widgets`: explorers that are live in Jupyter and still work in the static book;
 - :mod:`ptb_utils.data`: the Penn Treebank, verified, with the tutorial's vocabulary and batching;
 - :mod:`ptb_utils.metrics`: perplexity;
-- :mod:`ptb_utils.config`, :mod:`ptb_utils.model`, :mod:`ptb_utils.train`,
+- :mod:`ptb_utils.config`, :mod:`ptb_utils.model`, :mod:`ptb_utils.steps` (the update, per
+  backend), :mod:`ptb_utils.train` (the loop), :mod:`ptb_utils.runs` (the run's files),
   :mod:`ptb_utils.generate`, :mod:`ptb_utils.cli`: the LSTM language-model engine
   (``python -m ptb_utils --help``);
 - :mod:`ptb_utils.notebooks`, :mod:`ptb_utils.results`: running the notebooks and gathering

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -59,3 +61,25 @@ def hold_lock() -> Iterator[Callable[[Path], Path]]:
     for holder in holders:
         holder.kill()
         holder.wait()
+
+
+@pytest.fixture
+def run_jax() -> Callable[[str], dict]:
+    """``run_jax(script)``: run ``script`` in a new process on Keras' JAX backend (CPU) and
+    return the JSON object it prints last."""
+    pytest.importorskip("jax")
+
+    def run(script: str) -> dict:
+        env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    return run

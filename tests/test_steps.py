@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -191,22 +187,7 @@ JAX_CHUNKS = JAX_SETUP + textwrap.dedent("""
 """)
 
 
-def run_jax(script: str) -> dict:
-    pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def test_jax_precision_is_compiled_into_the_step():
+def test_jax_precision_is_compiled_into_the_step(run_jax):
     """float32 compiles every matrix product of the training step at HIGHEST precision,
     tf32 at HIGH (TensorFloat-32 where the GPU has it)."""
     report = run_jax(JAX_PRECISION)
@@ -214,7 +195,7 @@ def test_jax_precision_is_compiled_into_the_step():
 
 
 @pytest.mark.slow  # compiles the JAX step twice
-def test_jax_chunks_match_one_window_at_a_time():
+def test_jax_chunks_match_one_window_at_a_time(run_jax):
     """Three windows per jitted call against a jitted one-window update in a Python loop.
 
     Equal to float rounding (relative 1e-6), not bit for bit: XLA compiles the two programs

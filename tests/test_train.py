@@ -7,8 +7,6 @@ import math
 import os
 import re
 import stat
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -331,19 +329,8 @@ JAX_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_jax_backend_trains_and_carries_state():
-    pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+def test_jax_backend_trains_and_carries_state(run_jax):
+    report = run_jax(JAX_SCRIPT)
     first, second = report["history"]
     assert second["train_ppl"] < first["train_ppl"] < 10_000
     assert second["valid_ppl"] < first["valid_ppl"]
