@@ -52,10 +52,10 @@ test: $(STAMP) browser lint  ## the whole suite: lint, strict book build, unit t
 	$(MAKE) book-strict
 	$(BIN)/pytest
 
-execute: $(STAMP)  ## re-run notebooks in place at their default parameters (NOTEBOOKS=... to choose)
+execute: $(STAMP)  ## re-run notebooks in place at their default parameters, then at their smoke ones
 	@for nb in $(NOTEBOOKS); do \
 	  echo "executing $$nb"; \
-	  $(BIN)/python -m ptb_utils.notebooks execute "$$nb" || exit 1; \
+	  PTB_OFFLINE=1 $(BIN)/python -m ptb_utils.notebooks execute "$$nb" || exit 1; \
 	done
 
 bench: $(STAMP)  ## training-throughput benchmark of the language model (minutes)
