@@ -15,7 +15,8 @@ One module per concern:
 - :mod:`ptb_utils.seeding`: one seed for Python, NumPy, Keras and TensorFlow, deterministic ops;
 - :mod:`ptb_utils.glue`: numbers from a run, pasted into the prose;
 - :mod:`ptb_utils.machine`: the machine a run happened on;
-- :mod:`ptb_utils.config`, :mod:`ptb_utils.model`, :mod:`ptb_utils.train`,
+- :mod:`ptb_utils.config`, :mod:`ptb_utils.model`, :mod:`ptb_utils.steps` (the update, per
+  backend), :mod:`ptb_utils.train` (the loop), :mod:`ptb_utils.runs` (the run's files),
   :mod:`ptb_utils.generate`, :mod:`ptb_utils.cli`: the LSTM language-model engine
   (``python -m ptb_utils --help``);
 - build tooling, which no chapter imports: :mod:`ptb_utils.notebooks` (running the notebooks,
