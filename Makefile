@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb)) book/results.ipynb
 export PYTHONHASHSEED := 0
 
-.PHONY: help install browser book book-strict test lint unit notebooks execute bench clean
+.PHONY: help install browser book book-strict lab pdf pin-colab test lint unit notebooks execute \
+        bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	@touch $@
 
-install: $(STAMP)  ## create .venv and install the package, the book tools and the test tools
+install: $(STAMP)  ## create .venv: the package, the book tools, JupyterLab and the test tools
 
 book: $(STAMP)  ## build the HTML book into _build/html
 	$(BIN)/jupyter-book build . --keep-going
@@ -27,6 +28,16 @@ book: $(STAMP)  ## build the HTML book into _build/html
 
 book-strict: $(STAMP)  ## build the book from scratch, warnings as errors
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+lab: $(STAMP)  ## open the chapters in JupyterLab (saved outputs and widget views included)
+	$(BIN)/jupyter lab notebooks/
+
+pdf: $(STAMP) browser  ## the whole book as one PDF, _build/pdf/book.pdf (headless Chromium)
+	$(BIN)/jupyter-book build . --builder singlehtml
+	$(BIN)/python book/print_pdf.py _build/singlehtml/index.html _build/pdf/book.pdf
+
+pin-colab: $(STAMP)  ## point every Colab setup cell at the last commit that changed the package
+	$(BIN)/python -m ptb_utils.colab pin
 
 lint: $(STAMP)  ## ruff on the package, tests, benchmarks and notebooks
 	$(BIN)/ruff check .
@@ -46,6 +57,7 @@ browser:  ## install headless Chromium for the browser tests (Debian, as root)
 test: $(STAMP) browser  ## the whole suite: lint, strict book build, unit tests, notebooks under nbval, browser
 	$(BIN)/ruff check .
 	$(MAKE) book-strict
+	$(MAKE) pdf
 	$(BIN)/pytest
 
 execute: $(STAMP)  ## re-run notebooks in place at their default parameters (NOTEBOOKS=... to choose)
