@@ -52,8 +52,8 @@ def pinned_commit(config: Path = CONFIG) -> str:
 def setup_cell_source(url: str, commit: str) -> str:
     """The code of the setup cell: install ``ptb_utils[notebooks]`` from ``url`` at ``commit``."""
     return (
-        "# Google Colab only: install the book's helper package (at the commit these notebooks\n"
-        "# were made with) and report the accelerator. Anywhere else this does nothing.\n"
+        "# Google Colab only: install the book's helper package (from the book's repository, at\n"
+        "# a fixed commit) and report the accelerator. Anywhere else this does nothing.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
