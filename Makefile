@@ -29,8 +29,9 @@ book: $(STAMP)  ## build the HTML book into _build/html
 book-strict: $(STAMP)  ## build the book from scratch, warnings as errors
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
-lab: $(STAMP)  ## open the chapters in JupyterLab (saved outputs and widget views included)
-	$(BIN)/jupyter lab notebooks/
+lab: $(STAMP)  ## open the chapters in JupyterLab (trusted, so their saved widget views show)
+	$(BIN)/jupyter trust notebooks/*.ipynb
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 pdf: $(STAMP) browser  ## the whole book as one PDF, _build/pdf/book.pdf (headless Chromium)
 	$(BIN)/jupyter-book build . --builder singlehtml
