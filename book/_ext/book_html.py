@@ -6,7 +6,9 @@
    web fonts are copied into ``_static/mathjax``; ``mathjax_path`` points there.
 2. Inline scripts that the Jupyter Book 1 extensions register twice (each time the
    environment is read) are dropped the second time: a repeated ``const`` declaration is a
-   JavaScript error in the reader's console.
+   JavaScript error in the reader's console. The saved widget state that myst-nb copies into
+   a notebook's page is dropped too: the book shows each explorer's kernel-free view and
+   loads no widget code, so the state (hundreds of kB) would be dead weight.
 3. A figure whose image has no alt text of its own (``mystnb.image.alt``) gets its caption's
    text as alt text, instead of the file name that Sphinx would write.
 4. The icons are drawn by the theme's Font Awesome style sheet and web fonts alone: the
@@ -44,11 +46,16 @@ def _copy(app: Sphinx, exception: Exception | None) -> None:
     shutil.copytree(source / FONTS, target / FONTS, dirs_exist_ok=True)
 
 
-def _drop_repeated_scripts(app: Sphinx, pagename: str, templatename: str,
-                           context: dict, doctree: object) -> None:
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _tidy_scripts(app: Sphinx, pagename: str, templatename: str,
+                  context: dict, doctree: object) -> None:
     seen, unique = set(), []
     for script in context.get("script_files", []):
         attributes = getattr(script, "attributes", {})
+        if attributes.get("type") == WIDGET_STATE:
+            continue
         # the same script may be registered with filename None and ""
         key = (getattr(script, "filename", str(script)) or "", tuple(sorted(attributes.items())))
         if key not in seen:
@@ -89,5 +96,5 @@ def setup(app: Sphinx) -> dict[str, bool]:
     app.add_post_transform(CaptionAsAlt)
     app.connect("build-finished", _copy)
     app.connect("build-finished", _drop_icon_script)
-    app.connect("html-page-context", _drop_repeated_scripts, priority=900)
+    app.connect("html-page-context", _tidy_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
