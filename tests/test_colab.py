@@ -2,7 +2,8 @@
 
 The offline proof (``test_chapter_runs_as_in_colab``) builds the package's wheel from this
 checkout, makes a fresh virtual environment holding only what Colab preinstalls
-(``tests/colab_preinstalled.txt``), stands in for Colab's ``google.colab`` module, and runs
+(``tests/colab_preinstalled.txt``, installed once per machine: see :func:`colab_packages`),
+stands in for Colab's ``google.colab`` module, and runs
 each chapter at its smoke parameters from a folder that holds nothing but the notebook. The
 one change to the notebook is said plainly: in the setup cell, the ``git+`` URL of the
 repository at the pinned commit is replaced by the path of the wheel just built, since the
@@ -12,10 +13,13 @@ package registry, as in Colab.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -103,6 +107,36 @@ def run(*args: str | os.PathLike, **kwargs) -> subprocess.CompletedProcess:
     return result
 
 
+def colab_packages() -> Path:
+    """Colab's preinstalled packages, installed once per machine into a shared folder.
+
+    Installing TensorFlow and the rest takes minutes, so the folder is kept (keyed by the
+    list's content and the Python version) in ``~/.cache/ptb_utils``; each test run then
+    starts from an empty venv that merely sees it (a ``.pth`` file), and anything the setup
+    cell installs or upgrades lands in that venv, never in the shared folder.
+    """
+    key = hashlib.sha256(PREINSTALLED.read_bytes() + sys.version.encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ptb_utils"
+    folder = cache / f"colab-preinstalled-{key}"
+    if not folder.is_dir():
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=".colab-", dir=cache))
+        run(
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            "--target",
+            partial,
+            "-r",
+            PREINSTALLED,
+        )
+        partial.rename(folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def colab_kernel(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """A kernel like Colab's: a fresh venv with Colab's packages and ``google.colab`` loaded."""
@@ -122,7 +156,8 @@ def colab_kernel(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     venv = base / "venv"
     run(sys.executable, "-m", "venv", venv)  # based on the interpreter, not on this venv
     python = venv / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", "--no-compile", "-r", PREINSTALLED)
+    site = run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").stdout
+    (Path(site.strip()) / "colab_preinstalled.pth").write_text(f"{colab_packages()}\n")
 
     # Colab imports google.colab before any cell runs; so does this kernel.
     stub = base / "stub"
@@ -134,8 +169,13 @@ def colab_kernel(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     kernels = base / "share" / "jupyter" / "kernels" / "colab"
     kernels.mkdir(parents=True)
     (kernels / "kernel.json").write_text(
-        f'{{"argv": ["{python}", "-m", "ipykernel_launcher", "-f", "{{connection_file}}"], '
-        f'"display_name": "Colab stand-in", "language": "python"}}'
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Colab stand-in",
+                "language": "python",
+            }
+        )
     )
     print(f"Colab stand-in ready in {time.perf_counter() - started:.0f} s")
     return {
