@@ -184,6 +184,9 @@ def test_screenshots(browser, site: str, device: str) -> None:
         shot = SHOTS / f"{Path(doc).name}-{device}.png"
         page.screenshot(path=str(shot))
         assert shot.stat().st_size > 5_000
+        figure = page.locator("article figure").first
+        if figure.count():  # the first figure as a reader at this width sees it
+            figure.screenshot(path=str(SHOTS / f"{Path(doc).name}-figure-{device}.png"))
     page.context.close()
 
 
