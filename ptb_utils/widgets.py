@@ -30,12 +30,13 @@ from typing import Any
 
 import ipywidgets
 import matplotlib.pyplot as plt
-from IPython.display import Image
+from IPython import display
 from matplotlib.figure import Figure
+from PIL import Image
 
 Render = Callable[..., "Figure | str"]
 #: An alt text: fixed, a ``str.format`` template over the controls' values, or a function of them.
-Alt = "str | Callable[..., str] | None"
+Alt = str | Callable[..., str] | None
 _ids = itertools.count()
 
 #: Resolution of the explorer frames: a 10-inch-wide figure becomes 1,000 pixels, sharp in the
@@ -54,8 +55,6 @@ def encode_figure(
     ``png`` is a palette PNG of :data:`PALETTE_COLOURS` colours, ``webp`` and ``jpeg`` lossy.
     Returns the MIME type and the bytes.
     """
-    from PIL import Image
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
@@ -80,7 +79,7 @@ def encode_figure(
 def describe_figure(fig: Figure) -> str:
     """A plain-words alt text from a figure's titles and axis labels, panel by panel."""
     panels = []
-    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    suptitle = fig.get_suptitle()
     for ax in fig.axes:
         title, xlabel, ylabel = ax.get_title(), ax.get_xlabel(), ax.get_ylabel()
         axes = " against ".join(a for a in (ylabel, xlabel) if a)
@@ -207,7 +206,7 @@ def live_widget(render: Render, controls: dict[str, ipywidgets.ValueWidget]) -> 
         out.outputs = ()
         if isinstance(content, Figure):
             mime, data = encode_figure(content, formats=("png", "jpeg"))
-            out.append_display_data(Image(data=data, format=mime.split("/")[1]))
+            out.append_display_data(display.Image(data=data, format=mime.split("/")[1]))
         else:
             out.append_stdout(f"{content}\n")
 
