@@ -94,15 +94,17 @@ def _git(*args: str, root: Path = ROOT) -> str:
 def package_commit(root: Path = ROOT) -> str:
     """The last commit that changed the package, whose package therefore equals HEAD's.
 
-    Refuses while the package has uncommitted changes: Colab can only install what the
-    repository holds.
+    Pinning that commit rather than HEAD keeps the pin, and the notebooks, unchanged by
+    commits that leave the package alone. Refuses while the package has uncommitted
+    changes: Colab can only install what the repository holds.
     """
     dirty = _git("status", "--porcelain", "--", *PACKAGE_PATHS, root=root)
     if dirty:
         raise RuntimeError(
             "the package has uncommitted changes; commit them, then re-pin:\n" + dirty
         )
-    return _git("log", "-1", "--format=%H", "--", *PACKAGE_PATHS, root=root)
+    commit = _git("log", "-1", "--format=%H", "--", *PACKAGE_PATHS, root=root)
+    return commit if same_package(commit, root) else _git("rev-parse", "HEAD", root=root)
 
 
 def same_package(commit: str, root: Path = ROOT) -> bool:
