@@ -22,18 +22,28 @@ import threading
 from pathlib import Path
 
 #: Flags for Chromium on a machine without a display or network (the tests use the same).
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-FOOTER = ('<div style="font-size: 8px; width: 100%; text-align: center;">'
-          '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FOOTER = (
+    '<div style="font-size: 8px; width: 100%; text-align: center;">'
+    '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
+)
 
 
 def chromium() -> str:
     """Path of the Chromium executable; a clear error when it is missing."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        raise SystemExit("error: Chromium is not installed; run `make browser` "
-                         "(apt-get install chromium) first")
+        raise SystemExit(
+            "error: Chromium is not installed; run `make browser` (apt-get install chromium) first"
+        )
     return path
 
 
@@ -56,8 +66,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 def book_page(index: Path) -> str:
     """The page that ``index`` stands for: a singlehtml build's index.html only redirects."""
     if not index.is_file():
-        raise SystemExit(f"error: {index} does not exist; build it first "
-                         f"(jupyter-book build . --builder singlehtml)")
+        raise SystemExit(
+            f"error: {index} does not exist; build it first "
+            f"(jupyter-book build . --builder singlehtml)"
+        )
     text = index.read_text()
     if 'http-equiv="Refresh"' in text:
         return text.split("url=", 1)[1].split('"', 1)[0]
@@ -70,8 +82,9 @@ def print_pdf(index: Path, out: Path) -> int:
     from pypdf import PdfReader
 
     target = book_page(index)
-    handler = functools.partial(type("Handler", (_Handler,), {"page": f"/{target}"}),
-                                directory=str(index.parent))
+    handler = functools.partial(
+        type("Handler", (_Handler,), {"page": f"/{target}"}), directory=str(index.parent)
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -83,13 +96,21 @@ def print_pdf(index: Path, out: Path) -> int:
             page.goto(url, wait_until="networkidle")
             page.wait_for_function("() => window.MathJax && MathJax.startup", timeout=60_000)
             page.evaluate("() => MathJax.startup.promise")
-            page.evaluate("() => document.querySelectorAll('details')"
-                          ".forEach(d => { d.open = true; })")
+            page.evaluate(
+                "() => document.querySelectorAll('details').forEach(d => { d.open = true; })"
+            )
             page.wait_for_load_state("networkidle")
-            page.pdf(path=str(out), format="A4", print_background=True,
-                     margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},
-                     display_header_footer=True, header_template="<div></div>",
-                     footer_template=FOOTER, outline=True, tagged=True)
+            page.pdf(
+                path=str(out),
+                format="A4",
+                print_background=True,
+                margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},
+                display_header_footer=True,
+                header_template="<div></div>",
+                footer_template=FOOTER,
+                outline=True,
+                tagged=True,
+            )
             browser.close()
     finally:
         server.shutdown()
@@ -97,10 +118,12 @@ def print_pdf(index: Path, out: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("index", type=Path, help="the single-page build, e.g. "
-                        "_build/singlehtml/index.html")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "index", type=Path, help="the single-page build, e.g. _build/singlehtml/index.html"
+    )
     parser.add_argument("out", type=Path, help="the PDF to write")
     args = parser.parse_args(argv)
     pages = print_pdf(args.index, args.out)

@@ -45,8 +45,11 @@ SHARED_BUDGET = 2_400_000
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
-                       "(apt-get install chromium; make test does this on Debian)"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium is not installed "
+        "(apt-get install chromium; make test does this on Debian)",
+    ),
 ]
 
 
@@ -71,10 +74,18 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        ])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -104,21 +115,25 @@ def open_page(page, site: str, doc: str) -> None:
 def test_page_loads_cleanly_with_images_and_typeset_math(page, site: str, doc: str) -> None:
     open_page(page, site, doc)
     broken = page.eval_on_selector_all(
-        "article img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0))"
-                       ".map(i => i.src.slice(0, 80))")
+        "article img",
+        "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0))"
+        ".map(i => i.src.slice(0, 80))",
+    )
     assert broken == [], f"{doc}: images that did not load: {broken}"
     display_math = page.locator("article div.math").count()
     if display_math:
         page.wait_for_function(
-            f"document.querySelectorAll('article div.math mjx-container').length >= "
-            f"{display_math}", timeout=20_000)
+            f"document.querySelectorAll('article div.math mjx-container').length >= {display_math}",
+            timeout=20_000,
+        )
     assert page.errors == [], f"{doc}: console errors {page.errors}"
 
 
 def test_sidebar_lists_every_chapter_in_order(page, site: str) -> None:
     open_page(page, site, TOC["root"])
     hrefs = page.eval_on_selector_all(
-        "nav.bd-docs-nav a.reference.internal", "links => links.map(a => a.href)")
+        "nav.bd-docs-nav a.reference.internal", "links => links.map(a => a.href)"
+    )
     listed = [h.split("/", 3)[3].removesuffix(".html") for h in hrefs]
     assert [p for p in listed if p in PAGES] == PAGES[1:]
 
@@ -135,11 +150,13 @@ def test_chapter_links_to_its_neighbours(page, site: str, doc: str) -> None:
 @pytest.mark.parametrize("doc", CHAPTERS)
 def test_colab_link_points_at_this_notebook(page, site: str, doc: str) -> None:
     open_page(page, site, doc)
-    links = page.eval_on_selector_all("a[href*='colab.research.google.com']",
-                                      "links => links.map(a => a.href)")
+    links = page.eval_on_selector_all(
+        "a[href*='colab.research.google.com']", "links => links.map(a => a.href)"
+    )
     owner_repo = repository_url().removeprefix("https://github.com/")
-    expected = (f"https://colab.research.google.com/github/{owner_repo}/blob/"
-                f"{TOC_BRANCH}/{doc}.ipynb")
+    expected = (
+        f"https://colab.research.google.com/github/{owner_repo}/blob/{TOC_BRANCH}/{doc}.ipynb"
+    )
     assert expected in links, f"{doc}: Colab links {links}"
 
 
@@ -151,8 +168,9 @@ def test_search_finds_a_word_from_the_last_chapter(page, site: str) -> None:
     last = CHAPTERS[-1]
     page.goto(f"{site}/search.html?q=perplexity", wait_until="load")
     page.wait_for_selector("#search-results ul.search li", timeout=20_000)
-    results = page.eval_on_selector_all("#search-results ul.search li a",
-                                        "links => links.map(a => a.href)")
+    results = page.eval_on_selector_all(
+        "#search-results ul.search li a", "links => links.map(a => a.href)"
+    )
     assert any(last in r for r in results), f"search results: {results}"
 
 
@@ -202,8 +220,9 @@ def sidebar_shown(page) -> bool:
 
 
 @pytest.mark.parametrize("device", ["phone", "tablet"])
-def test_chapter_list_opens_as_a_drawer_and_leads_to_a_chapter(browser, site: str,
-                                                              device: str) -> None:
+def test_chapter_list_opens_as_a_drawer_and_leads_to_a_chapter(
+    browser, site: str, device: str
+) -> None:
     page = new_page(browser, device)
     open_page(page, site, TOC["root"])
     assert not sidebar_shown(page), f"{device}: the chapter list covers the page at first"
@@ -227,7 +246,8 @@ def test_sidebar_collapses_and_comes_back_on_a_desktop(page, site: str) -> None:
     toggle = page.locator(".primary-toggle").filter(visible=True)
     toggle.click()
     page.wait_for_function(
-        f"document.querySelector('{SIDEBAR}').getBoundingClientRect().right <= 0")
+        f"document.querySelector('{SIDEBAR}').getBoundingClientRect().right <= 0"
+    )
     assert page.locator("article").bounding_box()["width"] > width, "the text did not widen"
     toggle.click()
     page.wait_for_function(f"document.querySelector('{SIDEBAR}').getBoundingClientRect().x >= 0")
@@ -264,20 +284,24 @@ def test_solutions_stay_hidden_until_asked_for(page, site: str, doc: str) -> Non
     assert solutions.count() > 0, f"{doc}: exercises without a solution cell tagged solution"
     assert cells.count() == solutions.count(), (
         f"{doc}: {cells.count() - solutions.count()} code cells under Exercises are not "
-        f"solutions tagged '{SOLUTION_TAG}' (and hide-cell)")
+        f"solutions tagged '{SOLUTION_TAG}' (and hide-cell)"
+    )
     assert not section.get_by_text("Solution.", exact=True).count(), (
         f"{doc}: a 'Solution.' paragraph shows under Exercises; the solution and its "
-        f"explanation belong inside the hidden cell")
+        f"explanation belong inside the hidden cell"
+    )
     for i in range(solutions.count()):
         cell = solutions.nth(i)
         shown = cell.locator(".cell_input, .cell_output").filter(visible=True).count()
         assert shown == 0, f"{doc}: solution {i + 1} shows its code or output before the click"
         control = cell.locator("summary")
         assert control.inner_text().strip().startswith("Show solution"), (
-            f"{doc}: solution {i + 1} is behind {control.inner_text()!r}, not 'Show solution'")
+            f"{doc}: solution {i + 1} is behind {control.inner_text()!r}, not 'Show solution'"
+        )
         control.click()
         assert cell.locator(".cell_output").filter(visible=True).count() > 0, (
-            f"{doc}: solution {i + 1} shows no output after the click")
+            f"{doc}: solution {i + 1} shows no output after the click"
+        )
 
 
 # --- figures and weight --------------------------------------------------------------------
@@ -287,12 +311,14 @@ def test_solutions_stay_hidden_until_asked_for(page, site: str, doc: str) -> Non
 def test_every_image_says_what_it_shows(page, site: str, doc: str) -> None:
     open_page(page, site, doc)
     images = page.eval_on_selector_all(
-        "article img", "imgs => imgs.map(i => [i.getAttribute('alt') || '', i.src.slice(0, 60)])")
+        "article img", "imgs => imgs.map(i => [i.getAttribute('alt') || '', i.src.slice(0, 60)])"
+    )
     for alt, src in images:
         words = alt.strip()
         assert len(words) >= 10, f"{doc}: image {src} has alt text {alt!r}"
         assert not words.lower().endswith((".png", ".jpg", ".svg", ".webp", ".gif")), (
-            f"{doc}: image {src} has its file name as alt text")
+            f"{doc}: image {src} has its file name as alt text"
+        )
         assert words != "precomputed view", f"{doc}: explorer frame without a description"
 
 
@@ -302,16 +328,20 @@ def test_page_weight_stays_within_budget(page, site: str, doc: str) -> None:
     page.on("requestfinished", lambda request: responses.append(request))
     open_page(page, site, doc)
     page.wait_for_timeout(300)  # fonts requested late by MathJax
-    sizes = {r.url.split("?")[0].removeprefix(site): r.sizes()["responseBodySize"]
-             for r in responses}
+    sizes = {
+        r.url.split("?")[0].removeprefix(site): r.sizes()["responseBodySize"] for r in responses
+    }
     html = sizes[f"/{doc}.html"]
     shared = sum(n for url, n in sizes.items() if url.startswith("/_static/"))
     own = sum(sizes.values()) - shared
     heaviest = sorted(sizes.items(), key=lambda kv: -kv[1])[:4]
-    print(f"{doc}: HTML {html / 1e3:.0f} kB, own files {own / 1e6:.2f} MB, "
-          f"shared {shared / 1e6:.2f} MB")
+    print(
+        f"{doc}: HTML {html / 1e3:.0f} kB, own files {own / 1e6:.2f} MB, "
+        f"shared {shared / 1e6:.2f} MB"
+    )
     assert html <= HTML_BUDGET, f"{doc}: {html / 1e3:.0f} kB of HTML (budget {HTML_BUDGET})"
     assert own <= OWN_BUDGET, f"{doc}: {own / 1e6:.2f} MB of its own files; {heaviest}"
     assert shared <= SHARED_BUDGET, f"{doc}: {shared / 1e6:.2f} MB of shared files; {heaviest}"
     assert not any("fontawesome" in url and url.endswith(".js") for url in sizes), (
-        "the 1.5 MB icon script is loaded again")
+        "the 1.5 MB icon script is loaded again"
+    )

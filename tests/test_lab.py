@@ -31,14 +31,16 @@ SETTINGS = {
     # draw every cell at once, so that the explorer far down the page exists in the DOM
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     # no news or update checks: the test machine has no network
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                    "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
-                       "(apt-get install chromium; make test does this on Debian)"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium is not installed "
+        "(apt-get install chromium; make test does this on Debian)",
+    ),
 ]
 
 
@@ -54,13 +56,21 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = base / "notebooks"
     root.mkdir()
     shutil.copy2(CHAPTER, root / CHAPTER.name)
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
-           "JUPYTER_RUNTIME_DIR": str(base / "runtime"), "JUPYTER_DATA_DIR": str(base / "data"),
-           "PTB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+        "JUPYTER_DATA_DIR": str(base / "data"),
+        "PTB_OFFLINE": "1",
+    }
     # as `make lab` does: JupyterLab draws widgets only in notebooks the reader trusts
-    subprocess.run([Path(sys.executable).with_name("jupyter-trust"), root / CHAPTER.name],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [Path(sys.executable).with_name("jupyter-trust"), root / CHAPTER.name],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     for name, values in SETTINGS.items():
         package, plugin = name.rsplit("/", 1)
         path = base / "settings" / package / f"{plugin}.jupyterlab-settings"
@@ -69,10 +79,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     token, port = secrets.token_hex(16), free_port()
     log = (base / "lab.log").open("w")
     server = subprocess.Popen(
-        [Path(sys.executable).with_name("jupyter-lab"), "--no-browser", "--ip=127.0.0.1",
-         "--allow-root",  # CI runs as root
-         f"--port={port}", f"--IdentityProvider.token={token}", f"--notebook-dir={root}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            Path(sys.executable).with_name("jupyter-lab"),
+            "--no-browser",
+            "--ip=127.0.0.1",
+            "--allow-root",  # CI runs as root
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--notebook-dir={root}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -100,10 +119,18 @@ def notebook(lab: str):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        ])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(lab)
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
@@ -115,11 +142,15 @@ def test_saved_outputs_and_the_widget_view_render_before_any_cell_runs(notebook)
     saved = json.loads(CHAPTER.read_text())["cells"]
     notebook.wait_for_function(
         f"document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length === {len(saved)}",
-        timeout=60_000)
+        timeout=60_000,
+    )
     images = notebook.locator(".jp-OutputArea-output img")
     images.first.wait_for(timeout=30_000)
-    assert images.count() >= sum("image/png" in o.get("data", {})
-                                 for c in saved for o in c.get("outputs", [])) > 0
+    assert (
+        images.count()
+        >= sum("image/png" in o.get("data", {}) for c in saved for o in c.get("outputs", []))
+        > 0
+    )
     # drawn from the state saved in the notebook: the kernel knows nothing of these widgets
     explorer = notebook.locator(".jupyter-widgets-disconnected .widget-slider").first
     explorer.wait_for(state="attached", timeout=30_000)
@@ -129,7 +160,8 @@ def test_saved_outputs_and_the_widget_view_render_before_any_cell_runs(notebook)
     assert not any("*" in c for c in counts), "a cell is running though none was asked to"
     SHOTS.mkdir(parents=True, exist_ok=True)
     explorer.locator("xpath=ancestor::div[contains(@class, 'jp-Cell')][1]").screenshot(
-        path=str(SHOTS / "jupyterlab-chapter-7-explorer.png"))
+        path=str(SHOTS / "jupyterlab-chapter-7-explorer.png")
+    )
 
 
 def test_a_new_cell_runs_in_the_kernel(notebook) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PDF = ROOT / "_build" / "pdf" / "book.pdf"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 DOCS = [c["file"] for part in TOC["parts"] for c in part["chapters"]]
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("chromium") or shutil.which("chromium-browser")),
+    reason="Chromium is not installed, so make pdf cannot print the book (apt-get install "
+    "chromium; make test does this on Debian)",
+)
 
 
 def title(doc: str) -> str:

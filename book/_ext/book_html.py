@@ -27,8 +27,10 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 
 BUNDLE = "tex-chtml.js"
 FONTS = Path("output/chtml/fonts/woff-v2")
-ICON_SCRIPT = re.compile(r'<script src="[^"]*/vendor/fontawesome/[^"/]+/js/all\.min\.js[^"]*">'
-                         r"</script>\s*")
+ICON_SCRIPT = re.compile(
+    r'<script src="[^"]*/vendor/fontawesome/[^"/]+/js/all\.min\.js[^"]*">'
+    r"</script>\s*"
+)
 
 
 def _mathjax_es5() -> Path:
@@ -49,8 +51,9 @@ def _copy(app: Sphinx, exception: Exception | None) -> None:
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
-def _tidy_scripts(app: Sphinx, pagename: str, templatename: str,
-                  context: dict, doctree: object) -> None:
+def _tidy_scripts(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object
+) -> None:
     seen, unique = set(), []
     for script in context.get("script_files", []):
         attributes = getattr(script, "attributes", {})
