@@ -21,7 +21,7 @@ import sys
 import threading
 from pathlib import Path
 
-#: Flags for Chromium on a machine without a display or network (the tests use the same).
+#: Flags for Chromium on a machine without a display or network (the tests launch it here too).
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,14 +37,19 @@ FOOTER = (
 )
 
 
-def chromium() -> str:
-    """Path of the Chromium executable; a clear error when it is missing."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
+def chromium_path() -> str | None:
+    """Path of the Chromium executable (Debian's package), or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def launch(playwright):
+    """Start headless Chromium through Playwright; a clear error when it is not installed."""
+    path = chromium_path()
     if path is None:
         raise SystemExit(
             "error: Chromium is not installed; run `make browser` (apt-get install chromium) first"
         )
-    return path
+    return playwright.chromium.launch(executable_path=path, args=FLAGS)
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -90,7 +95,7 @@ def print_pdf(index: Path, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium(), args=FLAGS)
+            browser = launch(p)
             page = browser.new_page()
             url = f"http://127.0.0.1:{server.server_address[1]}/book.html"
             page.goto(url, wait_until="networkidle")

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from headless import launch, needs_chromium
 
 from ptb_utils import notebooks as nbtools
 from ptb_utils.notebooks import repository_url
@@ -27,7 +27,6 @@ from ptb_utils.notebooks import repository_url
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 PAGES = [TOC["root"]] + [c["file"] for part in TOC["parts"] for c in part["chapters"]]
 CHAPTERS = [p for p in PAGES if p.startswith("notebooks/")]
@@ -43,14 +42,7 @@ HTML_BUDGET = 600_000
 OWN_BUDGET = 1_500_000
 SHARED_BUDGET = 2_400_000
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="Chromium is not installed "
-        "(apt-get install chromium; make test does this on Debian)",
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -74,18 +66,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(p)
         yield browser
         browser.close()
 

@@ -22,11 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from headless import launch, needs_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "notebooks" / "07_ptb_language_model.ipynb"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SETTINGS = {
     # draw every cell at once, so that the explorer far down the page exists in the DOM
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
@@ -34,14 +34,7 @@ SETTINGS = {
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="Chromium is not installed "
-        "(apt-get install chromium; make test does this on Debian)",
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 def free_port() -> int:
@@ -119,18 +112,7 @@ def notebook(lab: str):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(lab)
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import functools
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from headless import needs_chromium
 
 from ptb_utils import notebooks as nbtools
 
@@ -20,11 +20,7 @@ PDF = ROOT / "_build" / "pdf" / "book.pdf"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 DOCS = [c["file"] for part in TOC["parts"] for c in part["chapters"]]
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("chromium") or shutil.which("chromium-browser")),
-    reason="Chromium is not installed, so make pdf cannot print the book (apt-get install "
-    "chromium; make test does this on Debian)",
-)
+pytestmark = needs_chromium  # without Chromium, make pdf prints nothing
 
 
 def title(doc: str) -> str:
@@ -35,7 +31,7 @@ def title(doc: str) -> str:
 
 
 def figures(doc: str) -> int:
-    if not doc.endswith(".ipynb") and not (ROOT / f"{doc}.ipynb").is_file():
+    if not (ROOT / f"{doc}.ipynb").is_file():  # a markdown page
         return 0
     cells = nbtools.read(ROOT / f"{doc}.ipynb").cells
     return sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))
