@@ -2,15 +2,13 @@
 
 The series ship with installed packages, so they load offline: yearly sunspot numbers,
 Mauna Loa CO2, the Nile's yearly flow and the Pacific sea-surface temperatures behind El Niño
-(all bundled with statsmodels), monthly stock prices of five companies, 2000-2010 (bundled
-with vega_datasets), and the spectrogram frames of a hundred seconds of synthesised speech
-(shipped with this package, made by ``tools/make_speech_frames.py``).
+(all bundled with statsmodels), and monthly stock prices of five companies, 2000-2010
+(bundled with vega_datasets).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -115,37 +113,3 @@ def chronological_split(series: pd.Series, test_fraction: float) -> tuple[pd.Ser
     if cut < 1 or cut >= len(series):
         raise ValueError(f"test_fraction={test_fraction} leaves an empty part of {len(series)}")
     return series.iloc[:cut], series.iloc[cut:]
-
-
-SPEECH_FRAMES = Path(__file__).resolve().parent / "assets" / "speech_frames.npz"
-
-
-@dataclass(frozen=True)
-class SpeechFrames:
-    """Spectrogram frames of speech: ``db[t, b]`` is the power in band ``b`` of frame ``t``.
-
-    ``db`` has shape ``[frames, bands]`` (float32, decibels, floored ``floor_db``); frames
-    come ``frame_rate`` times per second, and band ``b`` covers ``b * band_hz`` to
-    ``(b + 1) * band_hz`` Hz.
-    """
-
-    db: np.ndarray
-    frame_rate: float
-    band_hz: float
-    floor_db: float
-
-
-def load_speech_frames() -> SpeechFrames:
-    """About a hundred seconds of synthesised English as spectrogram frames (10 ms apart).
-
-    Stored at 0.5 dB resolution to keep the file small; see ``tools/make_speech_frames.py``
-    for how they were made (espeak-ng, 25 ms Hann windows, 32 bands of 250 Hz).
-    """
-    if not SPEECH_FRAMES.is_file():
-        raise FileNotFoundError(
-            f"{SPEECH_FRAMES} is missing: reinstall ptb_utils (the frames are package data)"
-        )
-    with np.load(SPEECH_FRAMES) as stored:
-        floor, step = float(stored["floor_db"]), float(stored["step_db"])
-        db = (floor + step * stored["levels"].astype(np.float32)).astype(np.float32)
-        return SpeechFrames(db, float(stored["frame_rate"]), float(stored["band_hz"]), floor)

@@ -56,14 +56,3 @@ def test_chronological_split_keeps_order() -> None:
     assert list(train) == list(range(7)) and list(test) == [7, 8, 9]
     with pytest.raises(ValueError, match="between 0 and 1"):
         ts.chronological_split(series, 1.0)
-
-
-def test_speech_frames_load_in_decibels() -> None:
-    speech = ts.load_speech_frames()
-    assert speech.db.dtype == np.float32 and speech.db.shape[1] == 32
-    assert speech.db.shape[0] / speech.frame_rate > 90  # seconds of speech
-    assert speech.frame_rate == 100.0 and speech.band_hz == 250.0
-    assert speech.db.min() == speech.floor_db  # silences sit on the floor
-    assert speech.db.max() - speech.floor_db == pytest.approx(80.0, abs=1.0)
-    # 0.5 dB steps above the floor
-    np.testing.assert_allclose(((speech.db - speech.floor_db) * 2) % 1, 0.0, atol=1e-3)
