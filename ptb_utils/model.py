@@ -11,8 +11,8 @@ backend ``fit`` and ``predict`` do not carry it.) The code only uses ``keras.lay
 ``keras.ops``, so it runs unchanged on the TensorFlow and the JAX backends.
 
 As in the tutorial, every weight matrix and the softmax bias start uniform in
-``[-init_scale, init_scale]``; the LSTM biases start at zero, with no +1 on the forget gate
-(its cells used ``forget_bias=0.0``, hence ``unit_forget_bias=False``).
+``[-init_scale, init_scale]``, each drawn independently; the LSTM biases start at zero, with
+no +1 on the forget gate (its cells used ``forget_bias=0.0``, hence ``unit_forget_bias=False``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ class PTBModel(keras.Model):
     def __init__(self, config: Config, unroll: bool = True, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        init = keras.initializers.RandomUniform(-config.init_scale, config.init_scale, seed=seed)
+        # One generator for every weight, so that each draws new numbers: an initializer
+        # seeded with a plain integer would give every weight the same ones.
+        seeds = keras.random.SeedGenerator(seed)
+        init = keras.initializers.RandomUniform(-config.init_scale, config.init_scale,
+                                                seed=seeds)
         hidden, rate = config.hidden_size, 1.0 - config.keep_prob
         self.embedding = keras.layers.Embedding(
             config.vocab_size, hidden, embeddings_initializer=init, name="embedding"

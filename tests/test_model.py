@@ -29,6 +29,7 @@ def test_shapes_and_initialisation():
     assert tuple(logits.shape) == (3, 5, 50)
     assert [tuple(t.shape) for pair in state for t in pair] == [(3, 16)] * 4
     assert model.embeddings.shape == (50, 16)
+    drawn = []
     for w in model.trainable_weights:
         values = keras.ops.convert_to_numpy(w)
         if "lstm" in w.path and w.path.endswith("bias"):
@@ -36,6 +37,25 @@ def test_shapes_and_initialisation():
         else:
             assert np.abs(values).max() <= config.init_scale
             assert np.abs(values).max() > 0.9 * config.init_scale
+            drawn.append(values.ravel())
+    # each weight drawn on its own: no two start with the same numbers
+    firsts = {tuple(values[:20]) for values in drawn}
+    assert len(drawn) == 7 and len(firsts) == len(drawn)
+
+
+def test_initialisation_is_uniform_and_seeded():
+    config = get_config("small", hidden_size=64, vocab_size=500)
+    weights = [keras.ops.convert_to_numpy(w) for w in build_model(config, seed=4).weights]
+    again = [keras.ops.convert_to_numpy(w) for w in build_model(config, seed=4).weights]
+    for a, b in zip(weights, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = keras.ops.convert_to_numpy(build_model(config, seed=5).embedding.embeddings)
+    assert not np.allclose(other, weights[0])
+    both = np.concatenate([weights[0].ravel(), weights[-2].ravel()])  # embedding and softmax
+    # uniform on [-s, s]: mean 0, standard deviation s / sqrt(3); independent of each other
+    assert abs(both.mean()) < 0.01 * config.init_scale
+    assert both.std() == pytest.approx(config.init_scale / np.sqrt(3), rel=0.01)
+    assert abs(np.corrcoef(weights[0].ravel(), weights[-2].ravel())[0, 1]) < 0.02
 
 
 def test_state_carries_across_windows():
