@@ -13,6 +13,10 @@ backend ``fit`` and ``predict`` do not carry it.) The code only uses ``keras.lay
 As in the tutorial, every weight matrix and the softmax bias start uniform in
 ``[-init_scale, init_scale]``, each drawn independently; the LSTM biases start at zero, with
 no +1 on the forget gate (its cells used ``forget_bias=0.0``, hence ``unit_forget_bias=False``).
+
+Each LSTM layer is a :class:`ptb_utils.lstm.WindowLSTM` by default: Keras' own LSTM layer
+with the same weights and results, computed faster over a whole window (see that module);
+``lstm="keras"`` uses ``keras.layers.LSTM`` itself.
 """
 
 from __future__ import annotations
@@ -21,20 +25,32 @@ import keras
 import numpy as np
 
 from ptb_utils.config import Config
+from ptb_utils.lstm import WindowLSTM
 
 #: One ``(h, c)`` pair per LSTM layer, each ``[batch, hidden_size]`` float32.
 State = list[tuple]
+
+#: The LSTM layer classes ``lstm=`` chooses from: the same weights and results, different speed.
+LSTM_LAYERS = {"window": WindowLSTM, "keras": keras.layers.LSTM}
 
 
 class PTBModel(keras.Model):
     """``model(ids, state, training=False) -> (logits [batch, steps, vocab], new_state)``.
 
-    ``unroll=True`` writes the time loop out step by step, which lets XLA fuse it (faster on
-    a CPU for the tutorial's 20- and 35-step windows); ``False`` keeps a symbolic loop.
+    ``lstm`` picks the LSTM layer class from :data:`LSTM_LAYERS` (``"window"``, the default,
+    or ``"keras"``). ``unroll=True`` writes the time loop out step by step, which lets XLA
+    fuse it (faster on a CPU for the tutorial's 20- and 35-step windows); ``False`` keeps a
+    symbolic loop (``"keras"`` only: the window layer is always unrolled).
     """
 
-    def __init__(self, config: Config, unroll: bool = True, seed: int | None = None, **kwargs):
+    def __init__(self, config: Config, unroll: bool = True, seed: int | None = None,
+                 lstm: str = "window", **kwargs):
         super().__init__(**kwargs)
+        if lstm not in LSTM_LAYERS:
+            raise ValueError(f"lstm must be one of {list(LSTM_LAYERS)}, got {lstm!r}")
+        if lstm == "window" and not unroll:
+            raise ValueError("the window LSTM is always unrolled: use unroll=True, or "
+                             "lstm='keras' for a symbolic time loop")
         self.config = config
         # One generator for every weight, so that each draws new numbers: an initializer
         # seeded with a plain integer would give every weight the same ones.
@@ -46,7 +62,7 @@ class PTBModel(keras.Model):
             config.vocab_size, hidden, embeddings_initializer=init, name="embedding"
         )
         self.lstms = [
-            keras.layers.LSTM(
+            LSTM_LAYERS[lstm](
                 hidden, return_sequences=True, return_state=True, unroll=unroll,
                 kernel_initializer=init, recurrent_initializer=init, bias_initializer="zeros",
                 unit_forget_bias=False, name=f"lstm_{i}",
@@ -85,8 +101,9 @@ class PTBModel(keras.Model):
         return keras.ops.convert_to_numpy(self.embedding.embeddings)
 
 
-def build_model(config: Config, unroll: bool = True, seed: int | None = None) -> PTBModel:
+def build_model(config: Config, unroll: bool = True, seed: int | None = None,
+                lstm: str = "window") -> PTBModel:
     """A :class:`PTBModel` with its weights created (so ``count_params`` works at once)."""
-    model = PTBModel(config, unroll=unroll, seed=seed)
+    model = PTBModel(config, unroll=unroll, seed=seed, lstm=lstm)
     model(np.zeros((1, 1), dtype="int32"), model.zero_state(1))
     return model
