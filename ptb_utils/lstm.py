@@ -33,70 +33,119 @@ import keras
 from keras import ops
 
 
-def lstm_window(x, h0, c0, kernel, recurrent_kernel, bias):
+def lstm_window(x, h0, c0, kernel, recurrent_kernel, bias, unroll: bool = True):
     """Run the LSTM over a window: ``x [B, T, I] -> (h_1..h_T [B, T, H], h_T, c_T)``.
 
     ``kernel [I, 4H]``, ``recurrent_kernel [H, 4H]`` and ``bias [4H]`` are laid out as in
-    ``keras.layers.LSTM`` (gates i, f, c, o). The time loop is written out (unrolled) for
-    the static window length ``T``; the gradient is the hand-written one described in the
-    module docstring.
+    ``keras.layers.LSTM`` (gates i, f, c, o). ``unroll=True`` writes the loop over the
+    window's ``T`` steps out one step after the other (forward and backward); ``False`` keeps
+    a symbolic loop (:func:`keras.ops.scan`), which compiles faster. The gradient is the
+    hand-written one described in the module docstring.
     """
-    return _lstm_window(x, h0, c0, kernel, recurrent_kernel, bias)
+    return (_unrolled_window if unroll else _scanned_window)(
+        x, h0, c0, kernel, recurrent_kernel, bias
+    )
 
 
-@ops.custom_gradient
-def _lstm_window(x, h0, c0, kernel, recurrent_kernel, bias):
-    steps, units = x.shape[1], recurrent_kernel.shape[0]
-    xw = ops.matmul(x, kernel) + bias  # every step's input projection at once: [B, T, 4H]
-    h, c = h0, c0
-    hs, cs, tanh_cs, gates = [], [], [], []
-    for t in range(steps):
-        z = xw[:, t] + ops.matmul(h, recurrent_kernel)
-        i = ops.sigmoid(z[:, :units])
-        f = ops.sigmoid(z[:, units : 2 * units])
-        g = ops.tanh(z[:, 2 * units : 3 * units])
-        o = ops.sigmoid(z[:, 3 * units :])
-        c = f * c + i * g
-        tanh_c = ops.tanh(c)
-        h = o * tanh_c
-        hs.append(h)
-        cs.append(c)
-        tanh_cs.append(tanh_c)
-        gates.append((i, f, g, o))
-    y = ops.stack(hs, axis=1)
+def _unrolled(step, carry, xs):
+    """``keras.ops.scan(step, carry, xs)`` with the loop over time written out."""
+    ys = []
+    for t in range(xs[0].shape[0]):
+        carry, y = step(carry, tuple(x[t] for x in xs))
+        ys.append(y)
+    return carry, tuple(ops.stack(parts) for parts in zip(*ys, strict=True))
 
-    def grad(*upstream):
-        # TensorFlow passes one gradient per output, JAX one tuple of them
-        dy, dh_next, dc_next = upstream[0] if len(upstream) == 1 else upstream
-        recurrent_t = ops.transpose(recurrent_kernel)
-        dzs = [None] * steps
-        for t in reversed(range(steps)):
-            i, f, g, o = gates[t]
-            dh = dy[:, t] + dh_next
-            dc = dc_next + dh * o * (1.0 - tanh_cs[t] * tanh_cs[t])
-            c_prev = cs[t - 1] if t > 0 else c0
-            dz = ops.concatenate(
-                [
-                    dc * g * i * (1.0 - i),
-                    dc * c_prev * f * (1.0 - f),
-                    dc * i * (1.0 - g * g),
-                    dh * tanh_cs[t] * o * (1.0 - o),
-                ],
-                axis=1,
+
+def _unrolled_reverse(step, carry, xs):
+    """The same, from the last step to the first (``ys`` still in time order)."""
+    ys = []
+    for t in reversed(range(xs[0].shape[0])):
+        carry, y = step(carry, tuple(x[t] for x in xs))
+        ys.append(y)
+    return carry, tuple(ops.stack(parts[::-1]) for parts in zip(*ys, strict=True))
+
+
+def _scanned(step, carry, xs):
+    return ops.scan(step, carry, xs)
+
+
+def _scanned_reverse(step, carry, xs):
+    return ops.scan(step, carry, xs, reverse=True)
+
+
+def _window_function(forward_loop, backward_loop):
+    """The custom-gradient LSTM over a window, with the given loops over time.
+
+    A loop is called as ``loop(step, carry, xs)`` with ``xs`` a tuple of time-major arrays
+    and returns ``(last carry, per-step outputs stacked in time order)``. Each step returns
+    its output equal to its new carry, as ``keras.ops.scan`` on TensorFlow requires.
+    """
+
+    @ops.custom_gradient
+    def window(x, h0, c0, kernel, recurrent_kernel, bias):
+        units = recurrent_kernel.shape[0]
+        x_time = ops.transpose(x, (1, 0, 2))  # time-major, [T, B, I]
+        xw = ops.matmul(x_time, kernel) + bias  # every step's input projection at once
+
+        def step(carry, inputs):
+            h, c, _ = carry
+            (xw_t,) = inputs
+            z = xw_t + ops.matmul(h, recurrent_kernel)
+            i = ops.sigmoid(z[:, :units])
+            f = ops.sigmoid(z[:, units : 2 * units])
+            g = ops.tanh(z[:, 2 * units : 3 * units])
+            o = ops.sigmoid(z[:, 3 * units :])
+            c = f * c + i * g
+            new = (o * ops.tanh(c), c, ops.concatenate([i, f, g, o], axis=1))
+            return new, new
+
+        start = (h0, c0, ops.zeros_like(xw[0]))
+        (h, c, _), (hs, cs, gates) = forward_loop(step, start, (xw,))
+
+        def grad(*upstream):
+            # TensorFlow passes one gradient per output, JAX one tuple of them
+            dy, dh_last, dc_last = upstream[0] if len(upstream) == 1 else upstream
+            recurrent_t = ops.transpose(recurrent_kernel)
+            c_prev = ops.concatenate([c0[None], cs[:-1]], axis=0)
+
+            def back(carry, inputs):
+                dh_next, dc_next, _ = carry
+                dy_t, gates_t, c_t, c_prev_t = inputs
+                i, f, g, o = (gates_t[:, k * units : (k + 1) * units] for k in range(4))
+                tanh_c = ops.tanh(c_t)
+                dh = dy_t + dh_next
+                dc = dc_next + dh * o * (1.0 - tanh_c * tanh_c)
+                dz = ops.concatenate(
+                    [
+                        dc * g * i * (1.0 - i),
+                        dc * c_prev_t * f * (1.0 - f),
+                        dc * i * (1.0 - g * g),
+                        dh * tanh_c * o * (1.0 - o),
+                    ],
+                    axis=1,
+                )
+                new = (ops.matmul(dz, recurrent_t), dc * f, dz)
+                return new, new
+
+            start = (dh_last, dc_last, ops.zeros_like(gates[0]))
+            (dh0, dc0, _), (_, _, dz) = backward_loop(
+                back, start, (ops.transpose(dy, (1, 0, 2)), gates, cs, c_prev)
             )
-            dc_next = dc * f
-            dh_next = ops.matmul(dz, recurrent_t)
-            dzs[t] = dz
-        dz_all = ops.reshape(ops.stack(dzs, axis=1), (-1, 4 * units))  # [B*T, 4H]
-        h_prev = ops.reshape(ops.stack([h0] + hs[:-1], axis=1), (-1, units))
-        x_flat = ops.reshape(x, (-1, x.shape[-1]))
-        d_kernel = ops.matmul(ops.transpose(x_flat), dz_all)
-        d_recurrent = ops.matmul(ops.transpose(h_prev), dz_all)
-        d_bias = ops.sum(dz_all, axis=0)
-        dx = ops.reshape(ops.matmul(dz_all, ops.transpose(kernel)), ops.shape(x))
-        return dx, dh_next, dc_next, d_kernel, d_recurrent, d_bias
+            # the weight gradients: one product each over all the window's steps
+            dz_flat = ops.reshape(dz, (-1, 4 * units))  # [T*B, 4H]
+            h_prev = ops.concatenate([h0[None], hs[:-1]], axis=0)
+            d_kernel = ops.matmul(ops.transpose(ops.reshape(x_time, (-1, x.shape[-1]))), dz_flat)
+            d_recurrent = ops.matmul(ops.transpose(ops.reshape(h_prev, (-1, units))), dz_flat)
+            dx = ops.transpose(ops.matmul(dz, ops.transpose(kernel)), (1, 0, 2))
+            return dx, dh0, dc0, d_kernel, d_recurrent, ops.sum(dz_flat, axis=0)
 
-    return (y, h, c), grad
+        return (ops.transpose(hs, (1, 0, 2)), h, c), grad
+
+    return window
+
+
+_unrolled_window = _window_function(_unrolled, _unrolled_reverse)
+_scanned_window = _window_function(_scanned, _scanned_reverse)
 
 
 class WindowLSTM(keras.layers.LSTM):

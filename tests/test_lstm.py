@@ -25,7 +25,7 @@ TOLERANCE = 1e-5
 CHECKED = ("y", "h", "c", "d_x", "d_h0", "d_c0", "d_kernel", "d_recurrent_kernel", "d_bias")
 
 
-def _layers(units: int, x, state):
+def _layers(units: int, x, state, unroll: bool):
     kwargs = dict(
         return_sequences=True,
         return_state=True,
@@ -34,7 +34,8 @@ def _layers(units: int, x, state):
         kernel_initializer=keras.initializers.RandomUniform(-0.5, 0.5, seed=2),
         recurrent_initializer=keras.initializers.RandomUniform(-0.5, 0.5, seed=3),
     )
-    reference, window = keras.layers.LSTM(units, **kwargs), WindowLSTM(units, **kwargs)
+    reference = keras.layers.LSTM(units, **kwargs)
+    window = WindowLSTM(units, unroll=unroll, **kwargs)
     reference(x, initial_state=state)
     window(x, initial_state=state)
     for w, r in zip(window.weights, reference.weights, strict=True):
@@ -77,7 +78,12 @@ def _outputs_and_gradients(layer, x, h0, c0, probes, jit: bool) -> list[np.ndarr
 
 
 def differences(
-    batch: int = 3, steps: int = 6, features: int = 5, units: int = 4, jit: bool = False
+    batch: int = 3,
+    steps: int = 6,
+    features: int = 5,
+    units: int = 4,
+    jit: bool = False,
+    unroll: bool = True,
 ) -> dict[str, float]:
     """Largest absolute difference between the two layers, per output and gradient."""
     rng = np.random.default_rng(0)
@@ -87,7 +93,7 @@ def differences(
         rng.normal(size=s).astype("float32")
         for s in ((batch, steps, units), (batch, units), (batch, units))
     ]
-    reference, window = _layers(units, x, [h0, c0])
+    reference, window = _layers(units, x, [h0, c0], unroll)
     expected = _outputs_and_gradients(reference, x, h0, c0, probes, jit)
     got = _outputs_and_gradients(window, x, h0, c0, probes, jit)
     for name, e in zip(CHECKED, expected, strict=True):
@@ -97,15 +103,15 @@ def differences(
     }
 
 
-@pytest.mark.parametrize("steps", [1, 6])
-def test_equals_keras_lstm_tensorflow(steps):
+#: (steps, unroll, jit) cases run on each backend: one step, a loop written out or symbolic,
+#: eager or compiled (XLA).
+CASES = [(1, True, False), (6, True, False), (6, False, False), (6, True, True), (6, False, True)]
+
+
+@pytest.mark.parametrize(("steps", "unroll", "jit"), CASES)
+def test_equals_keras_lstm_tensorflow(steps, unroll, jit):
     assert keras.backend.backend() == "tensorflow"
-    gaps = differences(steps=steps)
-    assert max(gaps.values()) < TOLERANCE, gaps
-
-
-def test_equals_keras_lstm_tensorflow_xla():
-    gaps = differences(jit=True, units=7)
+    gaps = differences(steps=steps, unroll=unroll, jit=jit, units=7 if jit else 4)
     assert max(gaps.values()) < TOLERANCE, gaps
 
 
@@ -125,6 +131,7 @@ def test_equals_keras_lstm_jax():
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["backend"] == "jax"
+    assert len(report["runs"]) == len(CASES)
     for gaps in report["runs"]:
         assert set(gaps) == set(CHECKED) and max(gaps.values()) < TOLERANCE, gaps
 
@@ -181,5 +188,8 @@ def test_refuses_masks():
 
 
 if __name__ == "__main__":  # the JAX half of the comparison (see test_equals_keras_lstm_jax)
-    runs = [differences(steps=1), differences(), differences(jit=True, units=7)]
+    runs = [
+        differences(steps=steps, unroll=unroll, jit=jit, units=7 if jit else 4)
+        for steps, unroll, jit in CASES
+    ]
     print(json.dumps({"backend": keras.backend.backend(), "runs": runs}))

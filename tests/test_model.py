@@ -114,5 +114,3 @@ def test_lstm_choice_is_checked():
     config = get_config("test")
     with pytest.raises(ValueError, match="lstm must be one of"):
         build_model(config, lstm="cudnn")
-    with pytest.raises(ValueError, match="always unrolled"):
-        build_model(config, unroll=False)
