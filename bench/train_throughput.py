@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import os
 import resource
 import statistics
@@ -100,7 +101,7 @@ def engine(config: Config, corpus, num_windows: int):
     """Everything the bench takes from the engine, through the public names the CLI uses.
 
     Returns the first ``num_windows`` training windows ``x, y [n, B, T]`` and
-    ``trainer(lstm, jit_compile) -> (run, zero_state)``, where ``run(xs, ys, state)`` trains
+    ``trainer(lstm, jit_compile, unroll) -> (run, zero_state)``, where ``run(xs, ys, state)`` trains
     the engine's compiled step on windows ``[k, B, T]`` and returns the state it ended in.
     """
     from ptb_utils.model import build_model
@@ -108,8 +109,8 @@ def engine(config: Config, corpus, num_windows: int):
 
     x, y = windows(corpus.train, config.batch_size, config.num_steps)
 
-    def trainer(lstm: str, jit_compile: bool):
-        model = build_model(config, seed=0, lstm=lstm)
+    def trainer(lstm: str, jit_compile: bool, unroll: bool):
+        model = build_model(config, seed=0, lstm=lstm, unroll=unroll)
         optimizer = make_optimizer(config)
         optimizer.build(model.trainable_variables)
         steps = make_steps(model, optimizer, jit_compile)
@@ -159,6 +160,14 @@ def time_trainers(trainers: dict, x: np.ndarray, y: np.ndarray, k: int, repeats:
     return {name: {"rates": rates[name], "warmup_s": runs[name][2]} for name in runs}
 
 
+def _pairs(names: list[str]) -> list[tuple[str, str]]:
+    """The ratios worth printing: each engine variant to the first ``keras`` one (the engine
+    before ``WindowLSTM``), and each engine variant to PyTorch."""
+    before = next((n for n in names if n.startswith("engine keras")), None)
+    pairs = [(n, before) for n in names if before and n.startswith("engine window")]
+    return pairs + [(n, "torch") for n in names if "torch" in names and n != "torch"]
+
+
 def _torch_available() -> bool:
     try:
         import torch  # noqa: F401
@@ -183,9 +192,18 @@ def main() -> None:
         help="engine LSTM layers to time (default: window keras)",
     )
     parser.add_argument(
-        "--no-xla",
-        action="store_true",
-        help="compile the engine's step without XLA (jit_compile=False)",
+        "--xla",
+        nargs="+",
+        default=["on"],
+        choices=["on", "off"],
+        help="compile the engine's step with XLA, without, or both (default: on)",
+    )
+    parser.add_argument(
+        "--unroll",
+        nargs="+",
+        default=["on"],
+        choices=["on", "off"],
+        help="LSTM time loop written out, symbolic, or both (default: on)",
     )
     parser.add_argument(
         "--windows", type=int, default=40, help="training windows per timed repeat (default: 40)"
@@ -230,11 +248,19 @@ def main() -> None:
             )
         )
     corpus = load_ptb()
-    jit = not args.no_xla
+    if args.windows % args.windows_per_call:
+        parser.error("--windows must be a multiple of --windows-per-call")
     for name in args.configs:
         config = get_config(name)
         x, y, trainer = engine(config, corpus, args.windows)
-        trainers = {f"engine {lstm}": functools.partial(trainer, lstm, jit) for lstm in args.lstm}
+        trainers = {}
+        for lstm, xla, unroll in itertools.product(args.lstm, args.xla, args.unroll):
+            label = " ".join(
+                [f"engine {lstm}"]
+                + ([f"XLA {xla}"] if len(args.xla) > 1 else [])
+                + ([f"unroll {unroll}"] if len(args.unroll) > 1 else [])
+            )
+            trainers[label] = functools.partial(trainer, lstm, xla == "on", unroll == "on")
         if use_torch:
             trainers["torch"] = functools.partial(torch_trainer, config)
         load_before = os.getloadavg()[0]
@@ -242,26 +268,24 @@ def main() -> None:
         mflop = flops_per_word(config) / 1e6
         print(
             f"\n{name}: {len(x)} windows x {args.repeats} repeats, {mflop:.2f} MFLOP/word, "
-            f"XLA {'on' if jit else 'off'}, load {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
+            f"XLA {'/'.join(args.xla)}, unroll {'/'.join(args.unroll)}, "
+            f"load {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
         )
         for label, r in results.items():
             median = statistics.median(r["rates"])
             gflops = median * mflop / 1e3
             print(
-                f"  {label:<15} {median:8.0f} words/s  (repeats {[round(v) for v in r['rates']]}"
+                f"  {label:<30} {median:8.0f} words/s  (repeats {[round(v) for v in r['rates']]}"
                 f"), {gflops:.0f} GFLOP/s = {gflops / best:.0%} of the best matmul, "
                 f"warm-up {r['warmup_s']:.0f} s"
             )
-        names = list(results)
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                ratios = [
-                    ra / rb for ra, rb in zip(results[a]["rates"], results[b]["rates"], strict=True)
-                ]
-                print(
-                    f"  {a} / {b}: {statistics.median(ratios):.2f}x "
-                    f"(per repeat {', '.join(f'{v:.2f}' for v in ratios)})"
-                )
+        for a, b in _pairs(list(results)):
+            pairs = zip(results[a]["rates"], results[b]["rates"], strict=True)
+            ratios = [ra / rb for ra, rb in pairs]
+            print(
+                f"  {a} / {b}: {statistics.median(ratios):.2f}x "
+                f"(per repeat {', '.join(f'{v:.2f}' for v in ratios)})"
+            )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory (RSS): {rss:.0f} MiB; load {os.getloadavg()[0]:.2f}")
 

@@ -49,19 +49,22 @@ class PTBModel(keras.Model):
         if lstm not in LSTM_LAYERS:
             raise ValueError(f"lstm must be one of {list(LSTM_LAYERS)}, got {lstm!r}")
         self.config = config
-        # One generator for every weight, so that each draws new numbers: an initializer
-        # seeded with a plain integer would give every weight the same ones.
-        seeds = keras.random.SeedGenerator(seed)
-        init = keras.initializers.RandomUniform(-config.init_scale, config.init_scale,
-                                                seed=seeds)
+        seeds = np.random.default_rng(seed)
+
+        def init() -> keras.initializers.RandomUniform:
+            # a new initializer, with its own seed, for every weight: one seeded initializer
+            # shared by several weights would give them all the same numbers
+            return keras.initializers.RandomUniform(
+                -config.init_scale, config.init_scale, seed=int(seeds.integers(2**31)))
+
         hidden, rate = config.hidden_size, 1.0 - config.keep_prob
         self.embedding = keras.layers.Embedding(
-            config.vocab_size, hidden, embeddings_initializer=init, name="embedding"
+            config.vocab_size, hidden, embeddings_initializer=init(), name="embedding"
         )
         self.lstms = [
             LSTM_LAYERS[lstm](
                 hidden, return_sequences=True, return_state=True, unroll=unroll,
-                kernel_initializer=init, recurrent_initializer=init, bias_initializer="zeros",
+                kernel_initializer=init(), recurrent_initializer=init(), bias_initializer="zeros",
                 unit_forget_bias=False, name=f"lstm_{i}",
             )
             for i in range(config.num_layers)
@@ -72,7 +75,7 @@ class PTBModel(keras.Model):
             for i in range(config.num_layers + 1)
         ] if rate > 0 else []
         self.softmax = keras.layers.Dense(
-            config.vocab_size, kernel_initializer=init, bias_initializer=init, name="softmax"
+            config.vocab_size, kernel_initializer=init(), bias_initializer=init(), name="softmax"
         )
 
     def _drop(self, i: int, x, training: bool):
