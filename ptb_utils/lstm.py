@@ -186,5 +186,6 @@ class WindowLSTM(keras.layers.LSTM):
             ops.copy(cell.kernel),
             ops.copy(cell.recurrent_kernel),
             ops.copy(cell.bias),
+            unroll=self.unroll,
         )
         return h, y, [h, c]

@@ -155,6 +155,25 @@ def test_same_weights_as_keras_lstm():
     ]
 
 
+@pytest.mark.parametrize("unroll", [True, False])
+def test_unroll_chooses_the_loop(unroll):
+    """Written out: no loop in the compiled graph; symbolic: one loop forward, one backward."""
+    import tensorflow as tf
+
+    layer = WindowLSTM(3, unroll=unroll)
+    x = tf.zeros((2, 4, 3))
+
+    def run(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+        return tape.gradient(y, x)
+
+    graph = tf.function(run).get_concrete_function(x).graph
+    loops = [op for op in graph.get_operations() if op.type in ("While", "StatelessWhile")]
+    assert len(loops) == (0 if unroll else 2)
+
+
 def test_return_last_output_only():
     x = np.random.default_rng(1).normal(size=(2, 4, 3)).astype("float32")
     layer = WindowLSTM(5)
