@@ -11,12 +11,13 @@ Made for a GPU machine that has JAX with CUDA but neither TensorFlow nor a packa
     (``bench/gpu_image_packages.txt``), for its Python (3.12 unless ``--python-version``).
 
 ``train CONFIG``
-    Train ``CONFIG`` (seed 0) through the engine's ``train`` function, exactly as the CLI
-    does, in true float32 unless ``--precision tf32``: checkpoints in ``runs/ch07-CONFIG``,
-    ``history.csv`` and ``metrics.json`` in ``results/ch07-CONFIG``, the test perplexity at
-    batch size 1 after the last epoch. ``metrics.json`` also records the GPU, the precision,
-    the backend and the versions. ``--budget-s`` stops cleanly after the last epoch that fits
-    (exit code 3; the checkpoint is that epoch's): run again with ``--resume`` to go on.
+    Train ``CONFIG`` (seed 0) through the engine's ``train`` function, as the CLI does, in
+    true float32 unless ``--precision tf32``: checkpoints in ``runs/ch07-CONFIG``,
+    ``history.csv`` and ``metrics.json`` in ``results/ch07-CONFIG`` (for the full published
+    schedule; other runs under ``runs/``), the test perplexity at batch size 1 after the last
+    epoch. ``metrics.json`` also records the GPU, the precision, the backend and the machine.
+    ``--budget-s`` stops cleanly after the last epoch that fits (exit code 3; the checkpoint
+    is that epoch's): run again with ``--resume`` to go on.
 
 ``notebooks [NB ...]``
     Run chapters 6 and 7 (or the notebooks named) at their smoke parameters under
@@ -126,33 +127,36 @@ def train(args) -> int:
 
     from ptb_utils.config import get_config
     from ptb_utils.data import load_ptb
-    from ptb_utils.notebooks import machine_description
-    from ptb_utils.train import CHECKPOINT, HISTORY, METRICS, evaluate, summarize, write_metrics
+    from ptb_utils.machine import machine_description
+    from ptb_utils.runs import (
+        HISTORY,
+        METRICS,
+        CheckpointError,
+        RunFolderError,
+        lock_folders,
+        run_folder,
+        summarize,
+        write_metrics,
+    )
+    from ptb_utils.train import evaluate
     from ptb_utils.train import train as train_engine
 
     if keras.backend.backend() != "jax":
         print(
-            f"error: run with KERAS_BACKEND=jax (it is {keras.backend.backend()!r})",
-            file=sys.stderr,
-        )
-        return 2
-    precision = {"float32": "float32", "tf32": "tensorfloat32"}[args.precision]
-    jax.config.update("jax_default_matmul_precision", precision)
-    name = f"ch07-{args.config}"
-    out, results = ROOT / "runs" / name, ROOT / "results" / name
-    if (out / CHECKPOINT).exists() and not args.resume:
-        print(
-            f"error: {out / CHECKPOINT} exists; add --resume to go on from it, or remove "
-            f"{out} to start again",
-            file=sys.stderr,
+            f"error: run with KERAS_BACKEND=jax, not {keras.backend.backend()!r}", file=sys.stderr
         )
         return 2
     config = get_config(args.config)
-    corpus = load_ptb()
+    name = f"ch07-{args.config}"
+    out = ROOT / "runs" / name
+    # results/ch07-CONFIG for the full published schedule, else a folder under runs/
+    results = run_folder(
+        args.config, args.epochs, seed=0, results=ROOT / "results", runs=ROOT / "runs"
+    )
     gpu = _gpu_name()
     print(
-        f"{args.config}: {args.epochs or config.max_max_epoch} epochs on {gpu}, "
-        f"precision {args.precision}, keras {keras.__version__}, jax {jax.__version__}"
+        f"{args.config}: {args.epochs or config.max_max_epoch} epochs on {gpu}, precision "
+        f"{args.precision}, keras {keras.__version__}, jax {jax.__version__}; history in {results}"
     )
     started, epochs_done = time.perf_counter(), 0
 
@@ -171,40 +175,46 @@ def train(args) -> int:
         if args.budget_s and elapsed * (epochs_done + 1.2) / epochs_done > args.budget_s:
             raise OutOfTime(record["epoch"])
 
-    try:
-        result = train_engine(
-            config,
-            corpus,
-            out,
-            epochs=args.epochs,
-            resume=args.resume,
+    corpus = load_ptb()
+    with lock_folders(out, results):  # held through the test scoring and metrics.json
+        try:
+            result = train_engine(
+                config,
+                corpus,
+                out,
+                epochs=args.epochs,
+                resume=args.resume,
+                seed=0,
+                history_dir=results,
+                progress=False,
+                callback=callback,
+                windows_per_call=args.windows_per_call,
+                precision=args.precision,
+            )
+        except OutOfTime as stop:
+            print(
+                f"stopped after epoch {stop.args[0]} to stay within {args.budget_s:.0f} s; the "
+                f"checkpoint is in {out}: run the same command with --resume to go on"
+            )
+            return RESUMABLE
+        except (RunFolderError, CheckpointError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        t0 = time.perf_counter()
+        test_ppl = evaluate(result.model, corpus.test, batch_size=1)
+        metrics = summarize(
+            result.history,
+            config=args.config,
             seed=0,
-            history_dir=results,
-            progress=False,
-            callback=callback,
+            precision=args.precision,
+            backend="jax",
+            device=gpu,
+            test_ppl_batch1=test_ppl,
+            test_eval_s=round(time.perf_counter() - t0, 1),
             windows_per_call=args.windows_per_call,
+            machine=machine_description(),
         )
-    except OutOfTime as stop:
-        print(
-            f"stopped after epoch {stop.args[0]} to stay within {args.budget_s:.0f} s; the "
-            f"checkpoint is in {out}: run the same command with --resume to go on"
-        )
-        return RESUMABLE
-    t0 = time.perf_counter()
-    test_ppl = evaluate(result.model, corpus.test, batch_size=1)
-    metrics = summarize(
-        result.history,
-        config=args.config,
-        seed=0,
-        test_ppl_batch1=test_ppl,
-        test_eval_s=round(time.perf_counter() - t0, 1),
-        gpu=gpu,
-        precision=args.precision,
-        backend="jax",
-        windows_per_call=args.windows_per_call,
-        machine=machine_description(),
-    )
-    write_metrics(results, metrics)
+        write_metrics(results, metrics)
     print(
         f"test perplexity (batch 1) {test_ppl:.2f}; valid {metrics['valid_ppl']:.2f}; "
         f"{metrics['wall_time_s']:.0f} s of training and validation"

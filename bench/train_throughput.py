@@ -104,16 +104,16 @@ def engine(config: Config, corpus, num_windows: int):
     ``trainer(lstm, jit_compile, unroll) -> (run, zero_state)``, where ``run(xs, ys, state)`` trains
     the engine's compiled step on windows ``[k, B, T]`` and returns the state it ended in.
     """
+    from ptb_utils.data import windows
     from ptb_utils.model import build_model
-    from ptb_utils.train import make_optimizer, make_steps, windows
+    from ptb_utils.steps import make_steps
 
     x, y = windows(corpus.train, config.batch_size, config.num_steps)
 
     def trainer(lstm: str, jit_compile: bool, unroll: bool):
         model = build_model(config, seed=0, lstm=lstm, unroll=unroll)
-        optimizer = make_optimizer(config)
-        optimizer.build(model.trainable_variables)
-        steps = make_steps(model, optimizer, jit_compile)
+        steps = make_steps(model, jit_compile=jit_compile)
+        steps.set_learning_rate(config.learning_rate)
 
         def run(xs, ys, state):
             state, _ = steps.train(xs, ys, np.int32(len(xs)), state)
