@@ -43,8 +43,14 @@ class PTBModel(keras.Model):
     symbolic loop, which compiles faster.
     """
 
-    def __init__(self, config: Config, unroll: bool = True, seed: int | None = None,
-                 lstm: str = "window", **kwargs):
+    def __init__(
+        self,
+        config: Config,
+        unroll: bool = True,
+        seed: int | None = None,
+        lstm: str = "window",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if lstm not in LSTM_LAYERS:
             raise ValueError(f"lstm must be one of {list(LSTM_LAYERS)}, got {lstm!r}")
@@ -55,7 +61,8 @@ class PTBModel(keras.Model):
             # a new initializer, with its own seed, for every weight: one seeded initializer
             # shared by several weights would give them all the same numbers
             return keras.initializers.RandomUniform(
-                -config.init_scale, config.init_scale, seed=int(seeds.integers(2**31)))
+                -config.init_scale, config.init_scale, seed=int(seeds.integers(2**31))
+            )
 
         hidden, rate = config.hidden_size, 1.0 - config.keep_prob
         self.embedding = keras.layers.Embedding(
@@ -63,17 +70,29 @@ class PTBModel(keras.Model):
         )
         self.lstms = [
             LSTM_LAYERS[lstm](
-                hidden, return_sequences=True, return_state=True, unroll=unroll,
-                kernel_initializer=init(), recurrent_initializer=init(), bias_initializer="zeros",
-                unit_forget_bias=False, name=f"lstm_{i}",
+                hidden,
+                return_sequences=True,
+                return_state=True,
+                unroll=unroll,
+                kernel_initializer=init(),
+                recurrent_initializer=init(),
+                bias_initializer="zeros",
+                unit_forget_bias=False,
+                name=f"lstm_{i}",
             )
             for i in range(config.num_layers)
         ]
         # keep_prob = 1.0 means no dropout at all (and no random numbers drawn).
-        self.dropouts = [
-            keras.layers.Dropout(rate, seed=None if seed is None else seed + i, name=f"dropout_{i}")
-            for i in range(config.num_layers + 1)
-        ] if rate > 0 else []
+        self.dropouts = (
+            [
+                keras.layers.Dropout(
+                    rate, seed=None if seed is None else seed + i, name=f"dropout_{i}"
+                )
+                for i in range(config.num_layers + 1)
+            ]
+            if rate > 0
+            else []
+        )
         self.softmax = keras.layers.Dense(
             config.vocab_size, kernel_initializer=init(), bias_initializer=init(), name="softmax"
         )
@@ -101,8 +120,9 @@ class PTBModel(keras.Model):
         return keras.ops.convert_to_numpy(self.embedding.embeddings)
 
 
-def build_model(config: Config, unroll: bool = True, seed: int | None = None,
-                lstm: str = "window") -> PTBModel:
+def build_model(
+    config: Config, unroll: bool = True, seed: int | None = None, lstm: str = "window"
+) -> PTBModel:
     """A :class:`PTBModel` with its weights created (so ``count_params`` works at once)."""
     model = PTBModel(config, unroll=unroll, seed=seed, lstm=lstm)
     model(np.zeros((1, 1), dtype="int32"), model.zero_state(1))

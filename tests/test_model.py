@@ -67,11 +67,15 @@ def test_state_carries_across_windows(lstm):
     whole, whole_state = model(ids, model.zero_state(2))
     first, state = model(ids[:, :4], model.zero_state(2))
     second, state = model(ids[:, 4:], state)
-    halves = np.concatenate([keras.ops.convert_to_numpy(first),
-                             keras.ops.convert_to_numpy(second)], axis=1)
+    halves = np.concatenate(
+        [keras.ops.convert_to_numpy(first), keras.ops.convert_to_numpy(second)], axis=1
+    )
     np.testing.assert_allclose(halves, keras.ops.convert_to_numpy(whole), atol=1e-5)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(state[1][1]),
-                               keras.ops.convert_to_numpy(whole_state[1][1]), atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(state[1][1]),
+        keras.ops.convert_to_numpy(whole_state[1][1]),
+        atol=1e-5,
+    )
     # ... and a zero state instead gives different outputs: the state matters
     fresh, _ = model(ids[:, 4:], model.zero_state(2))
     assert not np.allclose(keras.ops.convert_to_numpy(fresh), halves[:, 4:], atol=1e-4)
@@ -92,6 +96,7 @@ def test_window_lstm_model_equals_keras_lstm_model():
     """Same seed, same weights (same names, same order) and the same function."""
     config = get_config("small", hidden_size=12, vocab_size=40, init_scale=0.5)
     window, reference = (build_model(config, seed=6, lstm=lstm) for lstm in ("window", "keras"))
+
     def layout(model):
         return [(v.path.split("/", 1)[1], v.shape) for v in model.trainable_variables]
 
@@ -100,14 +105,17 @@ def test_window_lstm_model_equals_keras_lstm_model():
     for a, b in zip(window.trainable_variables, reference.trainable_variables, strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
     ids = np.random.default_rng(1).integers(0, 40, (3, 9)).astype("int32")
-    state = [tuple(np.full((3, 12), 0.1 * (i + 1), dtype="float32") for _ in "hc")
-             for i in range(2)]
+    state = [
+        tuple(np.full((3, 12), 0.1 * (i + 1), dtype="float32") for _ in "hc") for i in range(2)
+    ]
     (got, got_state), (want, want_state) = (m(ids, state) for m in (window, reference))
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want), atol=1e-5
+    )
     for g, w in zip(sum(got_state, ()), sum(want_state, ()), strict=True):
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(g), keras.ops.convert_to_numpy(w),
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(g), keras.ops.convert_to_numpy(w), atol=1e-5
+        )
 
 
 def test_lstm_choice_is_checked():
