@@ -15,14 +15,13 @@
 
 Backend: ``KERAS_BACKEND`` (default tensorflow). See ``bench/README.md``.
 
-    .venv/bin/python bench/train_throughput.py [--configs small medium] [--lstm window keras]
+    .venv/bin/python bench/train_throughput.py [--configs small medium] [--engines ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import os
 import resource
 import statistics
@@ -160,6 +159,25 @@ def time_trainers(trainers: dict, x: np.ndarray, y: np.ndarray, k: int, repeats:
     return {name: {"rates": rates[name], "warmup_s": runs[name][2]} for name in runs}
 
 
+DEFAULT_ENGINES = ("window-xla-unrolled", "keras-xla-unrolled")
+
+
+def _engine_variant(spec: str) -> tuple[str, tuple[str, bool, bool]]:
+    """``"window-xla-unrolled"`` -> ``(spec, ("window", True, True))`` (for ``--engines``)."""
+    parts = spec.split("-")
+    if (
+        len(parts) != 3
+        or parts[0] not in ("window", "keras")
+        or parts[1] not in ("xla", "noxla")
+        or parts[2] not in ("unrolled", "scan")
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{spec!r} is not LSTM-XLA-LOOP with LSTM window or keras, XLA xla or noxla, LOOP "
+            f"unrolled or scan (e.g. window-noxla-scan)"
+        )
+    return spec, (parts[0], parts[1] == "xla", parts[2] == "unrolled")
+
+
 def _pairs(names: list[str]) -> list[tuple[str, str]]:
     """The ratios worth printing: each engine variant to the first ``keras`` one (the engine
     before ``WindowLSTM``), and each engine variant to PyTorch."""
@@ -185,25 +203,13 @@ def main() -> None:
         help="configs to measure (default: small medium)",
     )
     parser.add_argument(
-        "--lstm",
+        "--engines",
         nargs="+",
-        default=["window", "keras"],
-        choices=["window", "keras"],
-        help="engine LSTM layers to time (default: window keras)",
-    )
-    parser.add_argument(
-        "--xla",
-        nargs="+",
-        default=["on"],
-        choices=["on", "off"],
-        help="compile the engine's step with XLA, without, or both (default: on)",
-    )
-    parser.add_argument(
-        "--unroll",
-        nargs="+",
-        default=["on"],
-        choices=["on", "off"],
-        help="LSTM time loop written out, symbolic, or both (default: on)",
+        type=_engine_variant,
+        default=[_engine_variant(v) for v in DEFAULT_ENGINES],
+        metavar="LSTM-XLA-LOOP",
+        help="engine variants to time: LSTM window or keras, xla or noxla, loop unrolled or "
+        f"scan (default: {' '.join(DEFAULT_ENGINES)}: the engine with and before WindowLSTM)",
     )
     parser.add_argument(
         "--windows", type=int, default=40, help="training windows per timed repeat (default: 40)"
@@ -253,14 +259,10 @@ def main() -> None:
     for name in args.configs:
         config = get_config(name)
         x, y, trainer = engine(config, corpus, args.windows)
-        trainers = {}
-        for lstm, xla, unroll in itertools.product(args.lstm, args.xla, args.unroll):
-            label = " ".join(
-                [f"engine {lstm}"]
-                + ([f"XLA {xla}"] if len(args.xla) > 1 else [])
-                + ([f"unroll {unroll}"] if len(args.unroll) > 1 else [])
-            )
-            trainers[label] = functools.partial(trainer, lstm, xla == "on", unroll == "on")
+        trainers = {
+            f"engine {name}": functools.partial(trainer, lstm, xla, unroll)
+            for name, (lstm, xla, unroll) in args.engines
+        }
         if use_torch:
             trainers["torch"] = functools.partial(torch_trainer, config)
         load_before = os.getloadavg()[0]
@@ -268,7 +270,6 @@ def main() -> None:
         mflop = flops_per_word(config) / 1e6
         print(
             f"\n{name}: {len(x)} windows x {args.repeats} repeats, {mflop:.2f} MFLOP/word, "
-            f"XLA {'/'.join(args.xla)}, unroll {'/'.join(args.unroll)}, "
             f"load {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
         )
         for label, r in results.items():
