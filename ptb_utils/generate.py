@@ -13,9 +13,13 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+from tqdm import tqdm
 
 from ptb_utils.data import EOS, UNK, Vocabulary, tokenize
 from ptb_utils.model import PTBModel, State
+
+#: Below this temperature every draw is the most likely word (``top_k=1`` says so directly).
+MIN_TEMPERATURE = 1e-3
 
 
 def encode_text(vocab: Vocabulary, text: str) -> tuple[np.ndarray, list[str]]:
@@ -65,32 +69,48 @@ class Sample:
 
 
 def sample(
-    model: PTBModel, vocab: Vocabulary, seed_text: str, num_words: int = 50,
-    temperature: float = 1.0, top_k: int | None = None, seed: int = 0,
+    model: PTBModel,
+    vocab: Vocabulary,
+    seed_text: str,
+    num_words: int = 50,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int = 0,
+    progress: bool = False,
 ) -> Sample:
     """Continue ``seed_text`` with ``num_words`` sampled words.
 
     ``temperature`` < 1 makes likely words likelier (more conservative text), > 1 flattens
     the distribution; ``top_k`` draws only among the ``k`` most likely words. Words of the
     seed that are not in the vocabulary are read as ``<unk>`` and listed in
-    ``Sample.unknown`` (a warning says so too).
+    ``Sample.unknown`` (a warning says so too). ``progress`` shows a progress bar (stderr).
     """
     if num_words < 1:
         raise ValueError(f"num_words must be >= 1, got {num_words}")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature} (try 1.0, or 0.7 for "
-                         f"safer text)")
+    if not (np.isfinite(temperature) and temperature >= MIN_TEMPERATURE):
+        raise ValueError(
+            f"temperature must be a number >= {MIN_TEMPERATURE}, got {temperature} "
+            f"(try 1.0, or 0.7 for safer text; top_k=1 always takes the likeliest)"
+        )
     if top_k is not None and not 1 <= top_k <= len(vocab):
         raise ValueError(f"top_k must be between 1 and {len(vocab)}, got {top_k}")
     ids, unknown = encode_text(vocab, seed_text)
     if unknown:
-        warnings.warn(f"not in the PTB vocabulary, read as {UNK}: {', '.join(unknown)}",
-                      stacklevel=2)
+        warnings.warn(
+            f"not in the PTB vocabulary, read as {UNK}: {', '.join(unknown)}", stacklevel=2
+        )
     rng = np.random.default_rng(seed)
     logits, state = _read(model, ids)
     words = []
-    for _ in range(num_words):
-        z = np.asarray(logits, dtype=np.float64) / temperature
+    for _ in tqdm(
+        range(num_words),
+        desc="generate",
+        unit="word",
+        disable=not progress,
+        leave=False,
+        mininterval=1,
+    ):
+        z = np.asarray(logits, dtype=np.float64) / temperature  # finite: temperature >= 1e-3
         if top_k is not None:
             z[np.argsort(z)[:-top_k]] = -np.inf
         word_id = int(rng.choice(len(z), p=_softmax(z)))

@@ -11,6 +11,12 @@ notebook runs in Google Colab and does nothing anywhere else. It is generated fr
 repository URL in ``_config.yml`` and the package version, so that neither is typed twice;
 :func:`execute` brings it up to date before every run.
 
+:func:`execute` re-runs a notebook in place at its default parameters, then once more at its
+smoke parameters (to a scratch file), and records both times. From them and the note
+``metadata["ptb_book"]["gpu_note"]`` it writes the chapter's cost line, the markdown cell
+tagged ``chapter-cost`` right after the title (:func:`cost_text`), so that the line can never
+disagree with the run.
+
 Command line (what ``make execute`` calls)::
 
     python -m ptb_utils.notebooks execute notebooks/01_time_series.ipynb
@@ -22,17 +28,22 @@ import ast
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from ptb_utils.machine import machine_description
+
 METADATA_KEY = "ptb_book"
 SMOKE_KEY = "smoke_parameters"
 PARAMETERS_TAG = "parameters"
 SETUP_TAG = "colab-setup"
+COST_TAG = "chapter-cost"
+GPU_NOTE_KEY = "gpu_note"
+SMOKE_SECONDS_KEY = "smoke_seconds"
 ROOT = Path(__file__).resolve().parents[1]
-NVIDIA_GPUS = "/proc/driver/nvidia/gpus"
 
 
 class NotebookError(ValueError):
@@ -153,35 +164,74 @@ def prepare_smoke(path: str | os.PathLike, out: str | os.PathLike) -> Path:
     return out
 
 
-def machine_description() -> dict[str, Any]:
-    """Where a run happened: processor, cores, memory, accelerators and library versions."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
+def duration_text(seconds: float) -> str:
+    """A run time as a reader says it: ``4 s``, ``95 s``, ``12 min``, ``1.5 h``."""
+    if seconds < 120:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 2 * 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    try:
-        memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        memory_gib = None
-    versions = {}
-    for package in ("tensorflow", "keras", "numpy", "jax"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": memory_gib,
-        "nvidia_gpus": len(os.listdir(NVIDIA_GPUS)) if os.path.isdir(NVIDIA_GPUS) else 0,
-        "python": platform.python_version(),
-        "packages": versions,
+
+def cost_text(metadata: Mapping[str, Any], name: str = "notebook") -> str:
+    """The chapter's cost line, generated from the metadata of its last ``make execute``.
+
+    It names the run time at default parameters (papermill's ``duration``), the machine
+    (``ptb_book.executed_on``), the time at smoke parameters (``ptb_book.smoke_seconds``)
+    and whether a GPU helps (``ptb_book.gpu_note``, one or two sentences by the author).
+    Raises :class:`NotebookError` naming the first missing field.
+    """
+    book = metadata.get(METADATA_KEY, {})
+    fields = {
+        "papermill.duration": metadata.get("papermill", {}).get("duration"),
+        f"{METADATA_KEY}.executed_on": book.get("executed_on"),
+        f"{METADATA_KEY}.{SMOKE_SECONDS_KEY}": book.get(SMOKE_SECONDS_KEY),
+        f"{METADATA_KEY}.{GPU_NOTE_KEY}": book.get(GPU_NOTE_KEY),
     }
+    for field, value in fields.items():
+        if value in (None, "", {}):
+            how = ("write it: does a GPU make this chapter faster, and why?"
+                   if field.endswith(GPU_NOTE_KEY) else "run make execute")
+            raise NotebookError(f"{name}: metadata {field} is missing; {how}")
+    machine = book["executed_on"]
+    gpus = machine.get("nvidia_gpus", 0)
+    accelerator = f"{gpus} NVIDIA GPU{'s' if gpus > 1 else ''}" if gpus else "no GPU"
+    return (
+        f"**Running this chapter** took {duration_text(metadata['papermill']['duration'])} at "
+        f"its default parameters on the machine that made these pages ({machine['cores']} "
+        f"CPU cores, {machine['cpu']}, {accelerator}), and "
+        f"{duration_text(book[SMOKE_SECONDS_KEY])} at its smoke parameters. "
+        f"{book[GPU_NOTE_KEY].strip()}"
+    )
+
+
+def with_cost_cell(nb: nbformat.NotebookNode, name: str = "notebook") -> bool:
+    """Insert or update the cost line right after the title; True if ``nb`` changed."""
+    source = cost_text(nb.metadata, name)
+    cells = [c for c in nb.cells if COST_TAG in c.get("metadata", {}).get("tags", [])]
+    if cells and cells[0].source == source:
+        return False
+    if cells:
+        cells[0].source = source
+    else:
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(source, metadata={"tags": [COST_TAG]}))
+    return True
+
+
+def run(source: str | os.PathLike, out: str | os.PathLike, cwd: str | os.PathLike,
+        parameters: dict[str, Any] | None = None) -> nbformat.NotebookNode:
+    """Run ``source`` into ``out`` with papermill, in folder ``cwd``; return the result.
+
+    C++ libraries' start-up messages (TensorFlow's oneDNN and CUDA notes) go to the
+    terminal, not into the outputs; Python's own output is unaffected.
+    """
+    import papermill
+
+    return papermill.execute_notebook(
+        os.fspath(source), os.fspath(out), parameters=parameters, cwd=os.fspath(cwd),
+        kernel_name="python3",
+        progress_bar=False, extra_arguments=["--IPKernelApp.capture_fd_output=False"],
+    )
 
 
 def execute(path: str | os.PathLike) -> Path:
@@ -189,29 +239,28 @@ def execute(path: str | os.PathLike) -> Path:
 
     The Colab setup cell is brought up to date first (see :func:`with_setup_cell`), and the
     machine the run happens on is recorded in ``metadata["ptb_book"]["executed_on"]``
-    (papermill adds the start time and duration) for the book's results page.
+    (papermill adds the start time and duration) for the book's results page. The notebook
+    then runs once more at its smoke parameters, into a scratch folder, and that time goes
+    to ``metadata["ptb_book"]["smoke_seconds"]``. A notebook with a ``gpu_note`` gets its
+    cost line (:func:`with_cost_cell`) from these records.
 
     The run writes to a temporary file beside the notebook, which replaces the original
-    only when every cell succeeded: a failed run leaves the committed notebook untouched
-    and keeps the failed copy in ``$TMPDIR/ptb_book_failed/`` to look at.
+    only when every cell of both runs succeeded: a failed run leaves the committed notebook
+    untouched and keeps the failed copy in ``$TMPDIR/ptb_book_failed/`` to look at.
     """
-    import papermill
-
     path = Path(path).resolve()
     nb = read(path)
     default_parameters(nb, path.name)  # refuse notebooks that break the convention
+    smoke = smoke_parameters(nb, path.name)
     with_setup_cell(nb)
     nb.metadata.setdefault(METADATA_KEY, {})["executed_on"] = machine_description()
     fd, tmp = tempfile.mkstemp(suffix=".ipynb", prefix=f".{path.stem}.", dir=path.parent)
     os.close(fd)
     nbformat.write(nb, tmp)
     try:
-        papermill.execute_notebook(
-            tmp, tmp, cwd=str(path.parent), kernel_name="python3", progress_bar=False,
-            # Keep what C++ libraries print at start-up (TensorFlow's oneDNN and CUDA notes)
-            # in the terminal, out of the committed outputs; Python's output is unaffected.
-            extra_arguments=["--IPKernelApp.capture_fd_output=False"],
-        )
+        run(tmp, tmp, path.parent)
+        with tempfile.TemporaryDirectory() as scratch:
+            smoke_run = run(tmp, Path(scratch) / path.name, path.parent, smoke)
     except BaseException:
         failed = Path(tempfile.gettempdir()) / "ptb_book_failed" / path.name
         failed.parent.mkdir(exist_ok=True)
@@ -221,6 +270,10 @@ def execute(path: str | os.PathLike) -> Path:
         raise
     ran = read(tmp)  # papermill recorded the temporary name; record the real one
     ran.metadata["papermill"].update(input_path=path.name, output_path=path.name)
+    ran.metadata[METADATA_KEY][SMOKE_SECONDS_KEY] = round(
+        smoke_run.metadata["papermill"]["duration"], 1)
+    if ran.metadata[METADATA_KEY].get(GPU_NOTE_KEY):  # a chapter (not the results page)
+        with_cost_cell(ran, path.name)
     nbformat.write(ran, tmp)
     os.chmod(tmp, 0o644)  # mkstemp made it private; the notebook is a normal repository file
     os.replace(tmp, path)
@@ -234,8 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ptb_utils.notebooks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("execute", help="re-run notebooks in place at their default parameters")
-    run.add_argument("notebooks", nargs="+", type=Path)
+    command = sub.add_parser("execute",
+                             help="re-run notebooks in place at their default parameters")
+    command.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args(argv)
     for nb in args.notebooks:
         execute(nb)

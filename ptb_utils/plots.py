@@ -1,109 +1,150 @@
-"""Figures the PTB chapters share: the batching layout of a language-model corpus.
+"""How every figure of the book looks: one style, sharp and light images, shared drawing parts.
 
-The drawing is plumbing: what it shows (contiguous streams, windows, targets shifted by one)
-is computed by :func:`ptb_utils.data.batchify` and :func:`ptb_utils.data.epoch_size`, the very
-functions the training loop uses, so the figure cannot drift from the code it explains.
+A chapter calls :func:`use_book_style` once, in its imports cell. Figures then share one size,
+one set of fonts and colours, and are sent to the notebook as compact PNGs at twice the
+display density, so they stay sharp on high-density screens and legible on a phone.
+
+**The phone rule.** A reader on a phone 390 CSS px wide sees the book's text column about
+:data:`PHONE_COLUMN_PX` = 358 px wide (16 px of padding on each side), and every figure is
+scaled down to that width. Text of ``s`` points in a figure ``w`` inches wide is then shown
+``s * 358 / (72 * w)`` CSS px high. For at least :data:`SMALLEST_TEXT_PX` = 9 px that needs
+``s >= 1.81 * w``: with the default width of :data:`WIDTH` = 6 inches, no text below
+:data:`SMALLEST_FONT_PT` = 11 points. So keep figures at the default width (make them taller,
+not wider: ``plt.subplots(2, 1, figsize=(WIDTH, 6))``) and never pass a font size below
+:data:`SMALLEST_FONT_PT`; the drawing functions of :mod:`ptb_utils.diagrams` follow the same
+rule.
+
+The drawing parts every diagram shares live here too: :func:`new_axes` gives the figure of a
+function called with ``ax=None`` and :func:`arrow` is the one arrow of every diagram.
 """
 
 from __future__ import annotations
 
+import base64
+from io import BytesIO
+
+import matplotlib as mpl
 import matplotlib.pyplot as plt
-import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch
 
-from ptb_utils.data import batchify, epoch_size
+#: Default figure width (inches) and height.
+WIDTH, HEIGHT = 6.0, 3.6
+#: CSS px per inch at which figures are displayed; they are drawn at twice this density.
+DPI = 100
+#: Width of the book's text column on a phone 390 CSS px wide.
+PHONE_COLUMN_PX = 358
+#: Smallest text height, in CSS px, the figures keep on that phone.
+SMALLEST_TEXT_PX = 9
+#: Smallest font size (points) that keeps the rule at the default width (see the module text).
+SMALLEST_FONT_PT = 11
+#: Colour of lines and outlines in diagrams.
+LINE_COLOUR = "#333333"
+#: The Okabe-Ito colours, distinguishable with every common kind of colour blindness.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 
-#: ``gid`` of the text artists that print a token's corpus position inside a matrix cell.
-CELL_GID = "token-position"
-#: ``gid`` of the text artists that name the windows ("window 0", ...).
-WINDOW_GID = "window-label"
+STYLE = {
+    "figure.figsize": (WIDTH, HEIGHT),
+    "figure.dpi": DPI,
+    "savefig.dpi": 2 * DPI,
+    "figure.facecolor": "white",
+    "figure.constrained_layout.use": True,
+    "font.size": SMALLEST_FONT_PT,
+    "axes.titlesize": 12,
+    "axes.titlelocation": "left",
+    "axes.labelsize": SMALLEST_FONT_PT,
+    "legend.fontsize": SMALLEST_FONT_PT,
+    "xtick.labelsize": SMALLEST_FONT_PT,
+    "ytick.labelsize": SMALLEST_FONT_PT,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "lines.linewidth": 1.5,
+    "legend.frameon": False,
+    "axes.prop_cycle": mpl.cycler(color=list(PALETTE)),
+}
 
 
-def plot_batch_layout(
-    num_tokens: int, batch_size: int, num_steps: int, ax: Axes | None = None
-) -> Axes:
-    """Draw how ``num_tokens`` tokens become ``[batch_size, num_steps]`` training windows.
+def compact_png(fig: Figure) -> tuple[str, dict[str, int]] | None:
+    """``fig`` as a base64 PNG at twice :data:`DPI`, reduced to 256 colours, with its size.
 
-    Top: the corpus as one strip, cut into ``batch_size`` contiguous pieces (the tail that
-    fills no whole row is dropped). Bottom: the ``[batch_size, batch_len]`` matrix of
-    :func:`~ptb_utils.data.batchify`; each cell holds the token's position in the corpus
-    (0-based), so each row reads as a contiguous stretch. Thick lines separate the windows;
-    window 0's inputs ``x`` and its targets ``y`` (shifted one step right) are outlined, and
-    arrows under the matrix mark the recurrent state carried from one window to the next.
-
-    Returns the Axes drawn on (a new figure's when ``ax`` is None). Raises ``ValueError``
-    when the corpus is too short for one window or a size is below 1.
+    Returns ``(data, {"width": w, "height": h})`` with the display size in CSS px (half the
+    pixel size), the form IPython's PNG formatter takes; None for an empty figure. Line art
+    has far fewer than 256 colours, so the palette loses nothing visible and the file is
+    about a third of the full-colour PNG's size.
     """
-    if num_tokens < 1:
-        raise ValueError(f"num_tokens must be >= 1, got {num_tokens}")
-    windows = epoch_size(num_tokens, batch_size, num_steps)  # validates the three sizes
-    matrix = batchify(np.arange(num_tokens), batch_size)
-    batch_len = matrix.shape[1]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(max(6.0, 0.45 * batch_len + 1.5), 1.0 * batch_size + 3.0))
-    colors = plt.get_cmap("tab10").colors
+    from IPython.core.pylabtools import print_figure
+    from PIL import Image
 
-    # The corpus strip, scaled to the matrix width: one coloured piece per row.
-    strip_y = batch_size + 1.4
-    scale = batch_len / num_tokens
-    for b in range(batch_size):
-        start = b * batch_len
-        ax.add_patch(Rectangle((start * scale, strip_y), batch_len * scale, 0.8,
-                               facecolor=colors[b % 10], alpha=0.6, edgecolor="black"))
-        ax.text((start + batch_len / 2) * scale, strip_y + 0.4,
-                f"row {b}: tokens {start}-{start + batch_len - 1}",
-                ha="center", va="center", fontsize=8)
-    tail = num_tokens - batch_size * batch_len
-    if tail:
-        ax.add_patch(Rectangle((batch_size * batch_len * scale, strip_y), tail * scale, 0.8,
-                               facecolor="lightgray", hatch="//", edgecolor="black"))
-    ax.text(0, strip_y + 1.1, f"the corpus: {num_tokens} tokens"
-            + (f" ({tail} at the end dropped)" if tail else ""), fontsize=9)
-
-    # The matrix: row b of batchify's output, one cell per time step.
-    used = windows * num_steps + 1  # the last used column is only ever a target
-    for b in range(batch_size):
-        y = batch_size - 1 - b
-        for t in range(batch_len):
-            face = colors[b % 10] if t < used else "lightgray"
-            alpha = 0.35 if (t // num_steps) % 2 == 0 else 0.6
-            ax.add_patch(Rectangle((t, y), 1, 1, facecolor=face, alpha=alpha,
-                                   edgecolor="white"))
-            ax.text(t + 0.5, y + 0.5, str(matrix[b, t]), ha="center", va="center",
-                    fontsize=7, gid=CELL_GID)
-    for k in range(windows + 1):
-        ax.plot([k * num_steps] * 2, [0, batch_size], color="black", lw=2)
-    for k in range(windows):
-        ax.text((k + 0.5) * num_steps, batch_size + 0.25, f"window {k}", ha="center",
-                fontsize=9, gid=WINDOW_GID)
-
-    # Window 0: inputs x (solid) and targets y, the same cells shifted one step (dashed).
-    ax.add_patch(Rectangle((0.05, 0.05), num_steps - 0.1, batch_size - 0.1, fill=False,
-                           edgecolor="black", lw=1.5))
-    ax.add_patch(Rectangle((1.1, 0.12), num_steps - 0.2, batch_size - 0.24, fill=False,
-                           edgecolor="crimson", lw=1.5, linestyle="--"))
-
-    # The state carried across windows, row by row.
-    for k in range(windows - 1):
-        ax.add_patch(FancyArrowPatch(((k + 0.5) * num_steps, -0.45),
-                                     ((k + 1.5) * num_steps, -0.45),
-                                     arrowstyle="-|>", mutation_scale=12,
-                                     connectionstyle="arc3,rad=0.25", color="black"))
-        ax.text((k + 1) * num_steps, -1.25, "state carried", ha="center", fontsize=8)
-
-    ax.legend(handles=[Patch(fill=False, edgecolor="black", lw=1.5, label="inputs x, window 0"),
-                       Patch(fill=False, edgecolor="crimson", lw=1.5, linestyle="--",
-                             label="targets y, window 0"),
-                       Patch(facecolor="lightgray", label="unused")],
-              loc="upper right", bbox_to_anchor=(1.0, -0.02), ncol=3, fontsize=8, frameon=False)
-    ax.set_xlim(-0.2, batch_len + 0.2)
-    ax.set_ylim(-1.6, strip_y + 1.5)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.set_title(f"batch_size = {batch_size} streams, num_steps = {num_steps}: "
-                 f"{windows} windows per epoch")
-    return ax
+    data = print_figure(fig, fmt="retina")  # bytes at 2 x fig.dpi, cropped to the drawing
+    if data is None:
+        return None
+    image = Image.open(BytesIO(data)).convert("RGB")
+    small = image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    buffer = BytesIO()
+    small.save(buffer, format="png", optimize=True)
+    width, height = image.size
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return encoded, {"width": width // 2, "height": height // 2}
 
 
-__all__ = ["CELL_GID", "WINDOW_GID", "plot_batch_layout"]
+def use_book_style() -> None:
+    """Apply the book's figure style, and in IPython show figures with :func:`compact_png`.
+
+    Sets matplotlib's ``rcParams`` (:data:`STYLE`: size, fonts that keep the phone rule,
+    light grid, colour-blind-safe colours) and, when running in IPython (Jupyter, papermill,
+    nbval), registers :func:`compact_png` as the only image format of figures. Call it after
+    ``import matplotlib.pyplot`` (which sets up Jupyter's inline backend).
+    """
+    mpl.rcParams.update(STYLE)
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    from IPython.core.pylabtools import select_figure_formats
+
+    # Load the backend now: Jupyter's inline backend registers its own image formats when it
+    # loads, which matplotlib otherwise delays until the first figure.
+    plt.switch_backend(mpl.get_backend())
+    select_figure_formats(shell, {"png"})  # drop any other format registered for figures
+    shell.display_formatter.formatters["image/png"].for_type(Figure, compact_png)
+
+
+def new_axes(ax: Axes | None, height: float = HEIGHT) -> Axes:
+    """``ax``, or the Axes of a new figure :data:`WIDTH` wide and ``height`` high."""
+    if ax is not None:
+        return ax
+    return plt.subplots(figsize=(WIDTH, height))[1]
+
+
+def arrow(
+    ax: Axes,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    *,
+    color: str = LINE_COLOUR,
+    curve: float = 0.0,
+    width: float = 1.5,
+) -> FancyArrowPatch:
+    """Draw an arrow from ``start`` to ``end`` (data coordinates) and return it.
+
+    ``curve`` bends it (the ``rad`` of an arc, 0 for straight); the head is a filled
+    triangle and the arrow touches both points exactly, so diagrams can chain them.
+    """
+    patch = FancyArrowPatch(
+        start,
+        end,
+        arrowstyle="-|>",
+        mutation_scale=14,
+        linewidth=width,
+        color=color,
+        shrinkA=0,
+        shrinkB=0,
+        connectionstyle=f"arc3,rad={curve}",
+    )
+    ax.add_patch(patch)
+    return patch

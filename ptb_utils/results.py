@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from ptb_utils.notebooks import METADATA_KEY
+from ptb_utils.notebooks import METADATA_KEY, SMOKE_SECONDS_KEY
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,13 @@ def chapter_runs(notebooks: list[str | os.PathLike]) -> pd.DataFrame:
     for path in notebooks:
         nb = nbformat.read(os.fspath(path), as_version=4)
         run = nb.metadata.get("papermill", {})
-        machine = nb.metadata.get(METADATA_KEY, {}).get("executed_on", {})
+        book = nb.metadata.get(METADATA_KEY, {})
+        machine = book.get("executed_on", {})
         rows.append({
             "chapter": chapter_title(nb),
             "executed (UTC)": (run.get("end_time") or "")[:16].replace("T", " "),
             "wall time (s)": round(run["duration"], 1) if run.get("duration") else None,
+            "smoke run (s)": book.get(SMOKE_SECONDS_KEY),
             "processor": machine.get("cpu"),
             "cores": machine.get("cores"),
             "GPUs": machine.get("nvidia_gpus"),
@@ -62,7 +64,7 @@ def chapter_tables(path: str | os.PathLike) -> list[Table]:
             headings = re.findall(r"^#{2,3} (.+)$", cell.source, re.M)
             section = headings[-1] if headings else section
             continue
-        if "hide-input" in cell.metadata.get("tags", []):
+        if {"hide-input", "solution"} & set(cell.metadata.get("tags", [])):
             continue  # exercise solutions are the reader's to find
         for out in cell.get("outputs", []):
             html = out.get("data", {}).get("text/html", "")

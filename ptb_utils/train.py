@@ -1,30 +1,25 @@
-"""Training and evaluation of the PTB language model: truncated BPTT, SGD, checkpoints.
+"""Training and evaluation of the PTB language model: truncated BPTT with the tutorial's SGD.
 
-One epoch walks the ``[batch_size, num_steps]`` windows of :func:`ptb_utils.data.ptb_batches`
-in order, feeding each window the LSTM state the previous one ended in (the state starts at
-zero each epoch). After each window, plain SGD takes one step on the tutorial's loss::
+One epoch walks the ``[batch_size, num_steps]`` windows of :func:`ptb_utils.data.windows` in
+order, feeding each window the LSTM state the previous one ended in (the state starts at zero
+each epoch), and takes the tutorial's update after each one: loss, gradient, clip by global
+norm, SGD step (:mod:`ptb_utils.steps`, one function per backend). The learning rate of each
+epoch follows the config's schedule. After each epoch the model is scored on the validation
+split and the run's files are rewritten (:mod:`ptb_utils.runs`: the checkpoint and the
+history, each written whole, in a folder locked against a second process), so an interrupted
+run loses at most the epoch in progress and continues with ``resume=True``.
 
-    loss = sum over the num_steps time steps of the mean (over the batch) cross-entropy
-         = num_steps * mean cross-entropy per word
-
-with the gradient clipped to global norm ``max_grad_norm``. Averaging over the words instead
-would only scale the gradient by ``1 / num_steps``; ``SGD(lr * num_steps, clip max_grad_norm /
+The tutorial's loss is the sum over the ``num_steps`` time steps of the mean (over the batch)
+cross-entropy, ``num_steps`` times the mean per word. Averaging over the words instead would
+only scale the gradient by ``1 / num_steps``: ``SGD(lr * num_steps, clip max_grad_norm /
 num_steps)`` on the mean gives the same updates (``tests/test_train.py`` checks it).
-
-Only the gradient step depends on the backend: ``tf.GradientTape`` in a ``tf.function``
-(XLA-compiled) under TensorFlow, ``jax.value_and_grad`` over ``model.stateless_call`` under JAX.
-Both run ``windows_per_call`` consecutive windows per compiled call, carrying the state, so that
-Python runs once per several windows instead of once per window. Everything else (data,
-learning-rate schedule, evaluation, checkpoints, history) is shared.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
+import numbers
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,17 +29,46 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from ptb_utils.config import Config
-from ptb_utils.data import PTB, batchify, epoch_size
+from ptb_utils.config import Config, describe, differences
+from ptb_utils.data import PTB, epoch_size, windows
 from ptb_utils.metrics import perplexity
 from ptb_utils.model import PTBModel, State, build_model
+from ptb_utils.runs import (
+    CHECKPOINT,
+    HISTORY,
+    CheckpointError,
+    claim,
+    is_published_run,
+    lock_folders,
+    read_checkpoint,
+    summarize,
+    write_checkpoint,
+    write_history,
+    write_metrics,
+)
+from ptb_utils.steps import PRECISIONS, Steps, accelerator, make_steps, sequence_nll
 
-CHECKPOINT = "checkpoint.npz"
-HISTORY = "history.csv"
-METRICS = "metrics.json"
+__all__ = [
+    "MAX_NLL",
+    "TrainResult",
+    "TrainingDiverged",
+    "estimate_seconds",
+    "evaluate",
+    "load_checkpoint",
+    "load_model",
+    "make_optimizer",
+    "run_windows",
+    "save_checkpoint",
+    "train",
+    # where chapter 7 imports them from
+    "sequence_nll",
+    "summarize",
+    "windows",
+    "write_metrics",
+]
+
 #: A mean loss above this many nats per word counts as diverged (``exp`` overflows past 709).
 MAX_NLL = 700.0
-HISTORY_FIELDS = ("epoch", "lr", "train_ppl", "valid_ppl", "words_per_sec", "wall_time_s")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -52,162 +76,38 @@ class TrainingDiverged(FloatingPointError):
 
 
 def make_optimizer(config: Config) -> keras.optimizers.SGD:
-    """Plain SGD with the tutorial's global-norm clipping, built for the summed loss."""
+    """The engine's update as a Keras optimizer: SGD with global-norm clipping.
+
+    The engine writes this step out itself (:func:`ptb_utils.steps.tensorflow_update`);
+    chapter 7 shows that the optimizer's step and the written-out one agree.
+    """
     return keras.optimizers.SGD(config.learning_rate, global_clipnorm=config.max_grad_norm)
 
 
-def sequence_nll(targets, logits):
-    """Mean negative log-likelihood per word (nats) of ``targets [B, T]`` under ``logits``."""
-    return keras.ops.mean(
-        keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-    )
+def _check_positive(**values: object) -> None:
+    for name, value in values.items():
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1
+        ):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def windows(ids: np.ndarray, batch_size: int, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """All of a split's windows at once: ``x, y`` int32 ``[num_windows, batch_size, num_steps]``.
-
-    Window ``i`` is exactly the ``i``-th pair of :func:`ptb_utils.data.ptb_batches`.
-    """
-    n = epoch_size(len(ids), batch_size, num_steps)
-    data = batchify(ids, batch_size)
-    x = data[:, : n * num_steps].reshape(batch_size, n, num_steps).transpose(1, 0, 2)
-    y = data[:, 1 : n * num_steps + 1].reshape(batch_size, n, num_steps).transpose(1, 0, 2)
-    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+# --- one pass over a split --------------------------------------------------------------------
 
 
-# --- the backend-specific part: run k windows in one compiled call -----------------------
-
-
-class _TensorFlowSteps:
-    """Compiled ``train(xs, ys, count, state)`` / ``evaluate(...)`` for the TensorFlow backend.
-
-    ``xs, ys`` are ``[k, B, T]``; only the first ``count`` windows are used (the last chunk of
-    an epoch is padded to ``k`` so that one compiled program serves every call). Both return
-    the final state and the mean NLL per word of each window, ``[k]``.
-    """
-
-    def __init__(self, model: PTBModel, optimizer, jit_compile: bool):
-        import tensorflow as tf
-
-        steps = model.config.num_steps
-
-        def train(xs, ys, count, state):
-            nlls = tf.zeros([tf.shape(xs)[0]])
-            for i in tf.range(count):
-                with tf.GradientTape() as tape:
-                    logits, state = model(xs[i], state, training=True)
-                    nll = sequence_nll(ys[i], logits)
-                    loss = nll * steps  # the tutorial's cost: summed over time steps
-                grads = tape.gradient(loss, model.trainable_variables)
-                optimizer.apply(grads, model.trainable_variables)
-                nlls = tf.tensor_scatter_nd_update(nlls, [[i]], [nll])
-            return state, nlls
-
-        def evaluate(xs, ys, count, state):
-            nlls = tf.zeros([tf.shape(xs)[0]])
-            for i in tf.range(count):
-                logits, state = model(xs[i], state, training=False)
-                nlls = tf.tensor_scatter_nd_update(nlls, [[i]], [sequence_nll(ys[i], logits)])
-            return state, nlls
-
-        self.train = tf.function(train, jit_compile=jit_compile)
-        self.evaluate = tf.function(evaluate, jit_compile=jit_compile)
-
-    def begin(self) -> None:
-        """Nothing to do: TensorFlow updates the model's variables in place."""
-
-    def end(self) -> None:
-        """Nothing to do (see :meth:`begin`)."""
-
-
-class _JaxSteps:
-    """The same two functions for the JAX backend, on explicit variable values.
-
-    JAX functions are pure, so the variables live as arrays here between :meth:`begin` (read
-    from the model) and :meth:`end` (written back to the model).
-    """
-
-    def __init__(self, model: PTBModel, optimizer, jit_compile: bool):
-        import jax
-
-        steps = model.config.num_steps
-        self.model, self.optimizer = model, optimizer
-
-        def loss_fn(tv, ntv, x, y, state):
-            (logits, state), ntv = model.stateless_call(tv, ntv, x, state, training=True)
-            nll = sequence_nll(y, logits)
-            return nll * steps, (nll, state, ntv)
-
-        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
-        def train(tv, ntv, ov, xs, ys, count, state):
-            def body(i, carry):
-                tv, ntv, ov, state, nlls = carry
-                (_, (nll, state, ntv)), grads = grad_fn(tv, ntv, xs[i], ys[i], state)
-                tv, ov = optimizer.stateless_apply(ov, grads, tv)
-                return tv, ntv, ov, state, nlls.at[i].set(nll)
-
-            nlls = jax.numpy.zeros(xs.shape[0])
-            return jax.lax.fori_loop(0, count, body, (tv, ntv, ov, state, nlls))
-
-        def evaluate(tv, ntv, xs, ys, count, state):
-            def body(i, carry):
-                state, nlls = carry
-                (logits, state), _ = model.stateless_call(tv, ntv, xs[i], state)
-                return state, nlls.at[i].set(sequence_nll(ys[i], logits))
-
-            return jax.lax.fori_loop(0, count, body, (state, jax.numpy.zeros(xs.shape[0])))
-
-        wrap = jax.jit if jit_compile else (lambda f: f)
-        self._train, self._evaluate = wrap(train), wrap(evaluate)
-        self.begin()
-
-    def begin(self) -> None:
-        """Read the model's and the optimizer's variables (after a load or an lr change)."""
-        self.tv = [v.value for v in self.model.trainable_variables]
-        self.ntv = [v.value for v in self.model.non_trainable_variables]
-        self.ov = [v.value for v in self.optimizer.variables] if self.optimizer else []
-
-    def end(self) -> None:
-        """Write the trained values back into the model's and the optimizer's variables."""
-        optimizer_variables = self.optimizer.variables if self.optimizer else []
-        pairs = zip(self.model.trainable_variables + self.model.non_trainable_variables
-                    + optimizer_variables, self.tv + self.ntv + self.ov, strict=True)
-        for variable, value in pairs:
-            variable.assign(value)
-
-    def train(self, xs, ys, count, state):
-        self.tv, self.ntv, self.ov, state, nlls = self._train(
-            self.tv, self.ntv, self.ov, xs, ys, count, state)
-        return state, nlls
-
-    def evaluate(self, xs, ys, count, state):
-        return self._evaluate(self.tv, self.ntv, xs, ys, count, state)
-
-
-def make_steps(model: PTBModel, optimizer, jit_compile: bool = True):
-    """The compiled train/evaluate functions for ``keras.backend.backend()``."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        return _TensorFlowSteps(model, optimizer, jit_compile)
-    if backend == "jax":
-        return _JaxSteps(model, optimizer, jit_compile)
-    raise RuntimeError(
-        f"the Keras backend is {backend!r}; this engine supports 'tensorflow' and 'jax' "
-        f"(set KERAS_BACKEND before importing keras)"
-    )
-
-
-# --- one pass over a split ---------------------------------------------------------------
-
-
-def _run_split(
-    run: Callable, x: np.ndarray, y: np.ndarray, state: State, k: int,
-    bar: tqdm | None = None, on_chunk: Callable[[int, np.ndarray], None] | None = None,
+def run_windows(
+    run: Callable,
+    x: np.ndarray,
+    y: np.ndarray,
+    state: State,
+    k: int,
+    bar: tqdm | None = None,
+    on_chunk: Callable[[int, np.ndarray], None] | None = None,
 ) -> tuple[float, int, State]:
-    """Feed windows ``x, y [n, B, T]`` through ``run`` ``k`` at a time; sum the NLL.
+    """Feed windows ``x, y [n, B, T]`` through ``run`` (a :class:`Steps` pass) ``k`` at a time.
 
-    Returns ``(total NLL in nats, number of target words, final state)``.
+    ``on_chunk(start, nlls)`` sees each chunk's per-window mean NLLs. Returns ``(total NLL in
+    nats, number of target words, final state)``.
     """
     n, batch, steps = x.shape
     total = 0.0
@@ -225,19 +125,27 @@ def _run_split(
         if bar is not None:
             bar.update(count)
             mean = total / ((start + count) * batch * steps)
-            bar.set_postfix(ppl=f"{math.exp(min(mean, 700)):.1f}")
+            bar.set_postfix(ppl=f"{math.exp(min(mean, MAX_NLL)):.1f}")
     return total, n * batch * steps, state
 
 
 def evaluate(
-    model: PTBModel, ids: np.ndarray, batch_size: int | None = None, num_steps: int | None = None,
-    steps=None, windows_per_call: int = 50, progress: bool = False,
+    model: PTBModel,
+    ids: np.ndarray,
+    batch_size: int | None = None,
+    num_steps: int | None = None,
+    steps: Steps | None = None,
+    windows_per_call: int = 50,
+    progress: bool = False,
+    max_batches: int | None = None,
+    precision: str = "float32",
 ) -> float:
     """Perplexity of ``model`` on the id vector ``ids`` (a whole split), state carried.
 
     The split is cut into ``batch_size`` rows read ``num_steps`` words at a time (default:
     the model's training shape) and every target word is scored once:
-    ``exp(total NLL / number of target words)``.
+    ``exp(total NLL / number of target words)``. ``max_batches`` scores only the first windows
+    (a quick estimate).
 
     How this compares with the tutorial: it scored validation with the training shape and
     test with ``batch_size=1, num_steps=1``. With ``batch_size=1`` the state runs through the
@@ -247,14 +155,22 @@ def evaluate(
     a zero state at each of the 20 row starts; for the book's trained small model that moved
     the test perplexity from 114.59 (batch 1) to 114.77 (batch 20), by 0.16%.
     """
+    _check_positive(
+        batch_size=batch_size,
+        num_steps=num_steps,
+        max_batches=max_batches,
+        windows_per_call=windows_per_call,
+    )
     config = model.config
     batch_size, num_steps = batch_size or config.batch_size, num_steps or config.num_steps
-    steps = steps or make_steps(model, None)
+    steps = steps or make_steps(model, precision=precision)
     x, y = windows(ids, batch_size, num_steps)
-    bar = tqdm(total=len(x), desc="evaluate", unit="win", leave=False, disable=not progress,
-               mininterval=5)
+    x, y = x[:max_batches], y[:max_batches]
+    bar = tqdm(
+        total=len(x), desc="evaluate", unit="win", leave=False, disable=not progress, mininterval=5
+    )
     with bar:
-        total, words, _ = _run_split(
+        total, words, _ = run_windows(
             steps.evaluate, x, y, model.zero_state(batch_size), windows_per_call, bar
         )
     if not math.isfinite(total):
@@ -262,99 +178,103 @@ def evaluate(
     return perplexity(total, words)
 
 
-# --- checkpoints and history ---------------------------------------------------------------
+# --- checkpoints ------------------------------------------------------------------------------
 
 
-def _variables(model: PTBModel, optimizer) -> list:
-    """Everything a resumed run needs: weights, dropout seed states, SGD step and lr."""
-    return model.trainable_variables + model.non_trainable_variables + optimizer.variables
+def _variables(model: PTBModel) -> list:
+    """Everything a resumed run needs: the weights and the dropout layers' seed states."""
+    return model.trainable_variables + model.non_trainable_variables
 
 
-def save_checkpoint(path: str | os.PathLike, model: PTBModel, optimizer, meta: dict) -> None:
-    """Write all variables and ``meta`` (JSON-able) to ``path`` atomically.
+def save_checkpoint(path: str | os.PathLike, model: PTBModel, meta: dict) -> None:
+    """Write the model's variables and ``meta`` (JSON-able) to ``path``, whole or not at all."""
+    arrays = [keras.ops.convert_to_numpy(v) for v in _variables(model)]
+    write_checkpoint(path, arrays, meta)
 
-    The file is written under a temporary name in the same folder and then renamed, so an
-    interruption at any moment leaves either the old or the new checkpoint, never half of one.
+
+def load_checkpoint(path: str | os.PathLike, model: PTBModel) -> dict:
+    """Restore the variables saved by :func:`save_checkpoint` into ``model``; returns its meta.
+
+    Raises ``ValueError`` naming the fields that differ when the checkpoint was trained with
+    another config, and :class:`~ptb_utils.runs.CheckpointError` when the file is damaged.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {f"v{i}": keras.ops.convert_to_numpy(v) for i, v in
-              enumerate(_variables(model, optimizer))}
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
-        np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-    os.replace(f.name, path)
-
-
-def load_checkpoint(path: str | os.PathLike, model: PTBModel, optimizer) -> dict:
-    """Restore variables saved by :func:`save_checkpoint`; returns its ``meta`` dict."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no checkpoint at {path}: train first (python -m ptb_utils train --out DIR), "
-            f"or point --out at the folder of an earlier run"
+    ckpt = read_checkpoint(path)
+    changed = differences(ckpt.config, model.config)
+    if changed:
+        fields = ", ".join(
+            f"{name} {there!r} (this run: {here!r})" for name, (there, here) in changed.items()
         )
-    with np.load(path) as f:
-        meta = json.loads(str(f["meta"]))
-        if meta["config"] != model.config.to_dict():
-            raise ValueError(f"{path} was trained with config {meta['config']}, not "
-                             f"{model.config.to_dict()}; resume with the same config")
-        variables = _variables(model, optimizer)
-        if len(f.files) - 1 != len(variables):
-            raise ValueError(
-                f"{path} holds {len(f.files) - 1} variables but this model has {len(variables)}:"
-                f" it was saved with another config ({meta.get('config')})"
+        raise ValueError(
+            f"{path} was trained with {fields}; resume with the same config, or "
+            f"train afresh in another folder"
+        )
+    variables, arrays = _variables(model), ckpt.arrays
+    if len(arrays) == len(variables) + 2:
+        # written when the engine stepped with a Keras optimizer: its step count and learning
+        # rate come last, and both follow from the epoch
+        arrays = arrays[:-2]
+    if len(arrays) != len(variables):
+        raise CheckpointError(
+            f"{path} holds {len(arrays)} variables but the model of its config "
+            f"has {len(variables)}: it is not a checkpoint of this engine"
+        )
+    for variable, value in zip(variables, arrays, strict=True):
+        if tuple(value.shape) != tuple(variable.shape):
+            raise CheckpointError(
+                f"{path}: {variable.path} has shape {value.shape}, the model "
+                f"expects {tuple(variable.shape)}"
             )
-        for i, v in enumerate(variables):
-            if tuple(f[f"v{i}"].shape) != tuple(v.shape):
-                raise ValueError(f"{path}: variable {v.path} has shape {f[f'v{i}'].shape}, "
-                                 f"the model expects {tuple(v.shape)}; was it another config?")
-            v.assign(f[f"v{i}"])
-    return meta
+        variable.assign(value)
+    return ckpt.meta
 
 
-def write_history(path: str | os.PathLike, history: list[dict]) -> None:
-    """Write the per-epoch records as CSV (atomically, like checkpoints)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False,
-                                     newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
-        writer.writeheader()
-        writer.writerows(history)
-    os.replace(f.name, path)
+def load_model(out: str | os.PathLike) -> PTBModel:
+    """The model saved in ``out/checkpoint.npz`` (or the ``.npz`` file ``out``), with its config."""
+    path = Path(out) / CHECKPOINT if Path(out).is_dir() else Path(out)
+    model = build_model(read_checkpoint(path, arrays=False).config)
+    load_checkpoint(path, model)
+    return model
 
 
-def summarize(history: list[dict], **about: object) -> dict:
-    """The headline numbers of a finished run, as ``metrics.json`` records them.
+# --- how long a run will take -----------------------------------------------------------------
 
-    ``about`` names what produced the run (config, seed, ...) and may add scores computed
-    after training (e.g. ``test_ppl_batch1``); the rest comes from the per-epoch ``history``.
+
+def estimate_seconds(
+    words_per_sec: float, epochs: int, train_words: int, valid_words: int
+) -> float:
+    """Seconds for ``epochs`` epochs at ``words_per_sec`` training words per second.
+
+    Each epoch trains on ``train_words`` and then scores ``valid_words``. Scoring runs the
+    forward pass only, about a third of the arithmetic of a training step (the backward pass
+    costs about twice the forward), so a validation word counts for a third of a training word.
     """
-    if not history:
-        raise ValueError("the history is empty: no epoch has finished")
-    last = history[-1]
-    return {
-        **about,
-        "epochs": last["epoch"],
-        "epoch1_valid_ppl": history[0]["valid_ppl"],
-        "train_ppl": last["train_ppl"],
-        "valid_ppl": last["valid_ppl"],
-        "wall_time_s": last["wall_time_s"],
-        "words_per_sec_median": float(np.median([r["words_per_sec"] for r in history])),
-    }
+    return epochs * (train_words + valid_words / 3) / words_per_sec
 
 
-def write_metrics(directory: str | os.PathLike, metrics: dict) -> Path:
-    """Write ``metrics`` to ``directory/metrics.json`` (atomically, like the history)."""
-    path = Path(directory) / METRICS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
-        f.write(json.dumps(metrics, indent=2) + "\n")
-    os.replace(f.name, path)
-    return path
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "less than a second"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
 
 
-# --- the training loop ---------------------------------------------------------------------
+def estimate_line(
+    words_per_sec: float, epochs: int, train_words: int, valid_words: int, config: Config
+) -> str:
+    """The line :func:`train` prints on a machine without a GPU, before the long wait."""
+    seconds = estimate_seconds(words_per_sec, epochs, train_words, valid_words)
+    return (
+        f"no GPU: {epochs} epoch(s) of {describe(config)} will take "
+        f"{_duration(seconds)} on this CPU ({words_per_sec:,.0f} words/s measured on the "
+        f"first windows; {train_words:,} training and {valid_words:,} validation words "
+        f"per epoch)"
+    )
+
+
+# --- the training loop ------------------------------------------------------------------------
 
 
 @dataclass
@@ -366,6 +286,52 @@ class TrainResult:
     checkpoint: Path | None = None
 
 
+def _train_epoch(
+    steps: Steps,
+    model: PTBModel,
+    x: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    epoch: int,
+    epochs: int,
+    progress: bool,
+    on_speed: Callable[[float], None] | None,
+) -> tuple[float, int]:
+    """Epoch ``epoch`` (1-based) of training over the windows ``x, y``: ``(total NLL, words)``.
+
+    Raises :class:`TrainingDiverged` naming the window as soon as a loss is NaN, infinite or
+    above :data:`MAX_NLL`. ``on_speed(words/s)`` is called once, with the speed of the second
+    compiled call (the first one includes compiling).
+    """
+    times = [time.perf_counter()]
+
+    def check(start: int, nlls: np.ndarray) -> None:
+        bad = np.flatnonzero(~(nlls < MAX_NLL))  # NaN, inf, or too large for exp()
+        if bad.size:
+            raise TrainingDiverged(
+                f"the loss became {nlls[bad[0]]:.3g} at epoch {epoch}, window {start + bad[0] + 1} "
+                f"of {len(x)}. Lower the learning rate or max_grad_norm (e.g. --set "
+                f"learning_rate=0.5); the checkpoint on disk is from the last finished epoch."
+            )
+        times.append(time.perf_counter())
+        if on_speed is not None and len(times) == 3:
+            on_speed(nlls.size * x.shape[1] * x.shape[2] / (times[2] - times[1]))
+
+    bar = tqdm(
+        total=len(x),
+        desc=f"epoch {epoch}/{epochs}",
+        unit="win",
+        disable=not progress,
+        leave=True,
+        mininterval=5,
+    )
+    with bar:
+        total, words, _ = run_windows(
+            steps.train, x, y, model.zero_state(x.shape[1]), k, bar, on_chunk=check
+        )
+    return total, words
+
+
 def train(
     config: Config,
     corpus: PTB,
@@ -373,118 +339,147 @@ def train(
     *,
     epochs: int | None = None,
     max_batches: int | None = None,
+    max_valid_batches: int | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     seed: int = 0,
     history_dir: str | os.PathLike | None = None,
     progress: bool = True,
     callback: Callable[[dict], None] | None = None,
     windows_per_call: int = 10,
     jit_compile: bool = True,
+    precision: str = "float32",
+    estimate: bool = True,
 ) -> TrainResult:
     """Train the tutorial's model on ``corpus`` and return it with its per-epoch history.
 
     - ``epochs``: total number of epochs (default ``config.max_max_epoch``); with ``resume``
-      training continues from the checkpoint in ``out`` up to this total.
-    - ``max_batches``: stop each epoch after this many windows (quick runs); validation
-      still covers the whole split.
-    - ``out``: folder for ``checkpoint.npz`` (rewritten atomically after every epoch) and,
-      unless ``history_dir`` is given, ``history.csv``. ``None`` writes nothing.
+      training continues from the checkpoint in ``out`` up to this total (fewer than the
+      epochs already done is an error; as many rewrites the history and trains nothing).
+    - ``max_batches`` / ``max_valid_batches``: only the first windows of each epoch / of the
+      validation split (quick runs).
+    - ``out``: folder for ``checkpoint.npz`` (rewritten after every epoch) and, unless
+      ``history_dir`` is given, ``history.csv``. ``None`` writes nothing. A folder that
+      already holds a run is refused unless ``resume`` or ``overwrite`` (see
+      :mod:`ptb_utils.runs` for these rules and the one that protects ``results/``).
     - ``callback(record)`` is called after each epoch with the history record (a dict with
       the fields of ``HISTORY_FIELDS``).
     - ``windows_per_call``: windows run per compiled call (speed only; results are equal).
+    - ``precision``: ``"float32"`` or ``"tf32"`` matrix products (see :mod:`ptb_utils.steps`).
+    - ``estimate``: on a machine without a GPU, print how long the run will take, measured on
+      its first windows.
 
     Raises :class:`TrainingDiverged` (naming the epoch and window) as soon as a window's loss
     is NaN, infinite or above ``MAX_NLL``; the checkpoint of the last finished epoch is left
     as it was.
     """
     epochs = config.max_max_epoch if epochs is None else epochs
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if max_batches is not None and max_batches < 1:
-        raise ValueError(f"max_batches must be >= 1, got {max_batches}")
+    _check_positive(
+        epochs=epochs,
+        max_batches=max_batches,
+        max_valid_batches=max_valid_batches,
+        windows_per_call=windows_per_call,
+    )
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if len(corpus.vocab) != config.vocab_size:
-        raise ValueError(f"the corpus has {len(corpus.vocab)} words but config.vocab_size is "
-                         f"{config.vocab_size}; override vocab_size to match")
-    keras.utils.set_random_seed(seed)
-    model = build_model(config, seed=seed)
-    optimizer = make_optimizer(config)
-    optimizer.build(model.trainable_variables)
-    ckpt = Path(out) / CHECKPOINT if out is not None else None
-    hist_path = Path(history_dir or out) / HISTORY if (history_dir or out) is not None else None
-    history: list[dict] = []
-    first_epoch, wall_before = 0, 0.0
-    if resume:
-        if ckpt is None:
-            raise ValueError("resume=True needs out, the folder holding checkpoint.npz")
-        meta = load_checkpoint(ckpt, model, optimizer)
-        first_epoch, history = meta["epoch"], meta["history"]
-        wall_before = history[-1]["wall_time_s"] if history else 0.0
-    steps = make_steps(model, optimizer, jit_compile)
-    x, y = windows(corpus.train, config.batch_size, config.num_steps)
-    if max_batches is not None:
-        x, y = x[:max_batches], y[:max_batches]
-    start_time = time.perf_counter()
-    for epoch in range(first_epoch, epochs):
-        lr = config.lr_at(epoch)
-        optimizer.learning_rate.assign(lr)
-        steps.begin()
-        t0 = time.perf_counter()
-
-        def check(start: int, nlls: np.ndarray, epoch: int = epoch) -> None:
-            # NaN, inf, or so large (> 700 nats per word) that the perplexity overflows
-            bad = np.flatnonzero(~(nlls < MAX_NLL))
-            if bad.size:
-                raise TrainingDiverged(
-                    f"the loss became {nlls[bad[0]]:.3g} at epoch {epoch + 1}, window "
-                    f"{start + bad[0] + 1} of {len(x)}. Lower the learning rate or "
-                    f"max_grad_norm (e.g. --set learning_rate=0.5); the last checkpoint "
-                    f"({ckpt}) is from the last finished epoch."
+        raise ValueError(
+            f"the corpus has {len(corpus.vocab)} words but config.vocab_size is "
+            f"{config.vocab_size}; override vocab_size to match"
+        )
+    out = Path(out) if out is not None else None
+    history_dir = Path(history_dir) if history_dir is not None else out
+    published = is_published_run(config, epochs, max_batches, max_valid_batches, seed)
+    with lock_folders(out, history_dir):
+        claim(out, history_dir, resume=resume, overwrite=overwrite, published=published)
+        keras.utils.set_random_seed(seed)
+        model = build_model(config, seed=seed)
+        history: list[dict] = []
+        first_epoch = 0
+        if resume:
+            assert out is not None  # claim() checked it
+            meta = load_checkpoint(out / CHECKPOINT, model)
+            first_epoch, history = meta["epoch"], meta["history"]
+            if meta.get("seed", seed) != seed:
+                raise ValueError(
+                    f"{out} was trained with seed {meta['seed']}, not {seed}; "
+                    f"resume with the same seed (--seed {meta['seed']})"
                 )
-
-        bar = tqdm(total=len(x), desc=f"epoch {epoch + 1}/{epochs}", unit="win",
-                   disable=not progress, leave=True, mininterval=5)
-        with bar:
-            total, words, _ = _run_split(
-                steps.train, x, y, model.zero_state(config.batch_size), windows_per_call, bar,
-                on_chunk=check,
+            if epochs < first_epoch:
+                raise ValueError(
+                    f"{out} has already trained {first_epoch} epochs, more than "
+                    f"the {epochs} asked for: ask for more epochs to continue"
+                )
+            if history_dir is not None:  # also brings back a deleted history.csv
+                write_history(history_dir / HISTORY, history)
+        steps = make_steps(model, jit_compile=jit_compile, precision=precision)
+        x, y = windows(corpus.train, config.batch_size, config.num_steps)
+        x, y = x[:max_batches], y[:max_batches]
+        valid_words = (
+            config.batch_size
+            * config.num_steps
+            * min(
+                epoch_size(len(corpus.valid), config.batch_size, config.num_steps),
+                max_valid_batches or len(corpus.valid),
             )
-        seconds = time.perf_counter() - t0
-        steps.end()
-        record = {
-            "epoch": epoch + 1,
-            "lr": lr,
-            "train_ppl": perplexity(total, words),
-            "valid_ppl": evaluate(model, corpus.valid, steps=steps, progress=progress),
-            "words_per_sec": words / seconds,
-            "wall_time_s": wall_before + time.perf_counter() - start_time,
-        }
-        history.append(record)
-        if ckpt is not None:
-            meta = {"epoch": epoch + 1, "config": config.to_dict(), "seed": seed,
-                    "backend": keras.backend.backend(), "history": history}
-            save_checkpoint(ckpt, model, optimizer, meta)
-        if hist_path is not None:
-            write_history(hist_path, history)
-        if callback is not None:
-            callback(record)
-        elif progress:
-            tqdm.write(f"epoch {epoch + 1}: lr {lr:.4g}  train ppl {record['train_ppl']:.2f}  "
-                       f"valid ppl {record['valid_ppl']:.2f}  "
-                       f"{record['words_per_sec']:.0f} words/s")
-    return TrainResult(model=model, history=history, checkpoint=ckpt)
+        )
 
+        def announce(words_per_sec: float) -> None:
+            tqdm.write(
+                estimate_line(words_per_sec, epochs - first_epoch, x.size, valid_words, config)
+            )
 
-def load_model(out: str | os.PathLike, config: Config | None = None) -> PTBModel:
-    """The model saved in ``out/checkpoint.npz`` (its config is read from the checkpoint)."""
-    path = Path(out) / CHECKPOINT if Path(out).is_dir() else Path(out)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: train first with "
-                                f"'python -m ptb_utils train --out {out}'")
-    if config is None:
-        with np.load(path) as f:
-            config = Config(**json.loads(str(f["meta"]))["config"])
-    model = build_model(config)
-    optimizer = make_optimizer(config)
-    optimizer.build(model.trainable_variables)
-    load_checkpoint(path, model, optimizer)
-    return model
+        on_speed = announce if estimate and first_epoch < epochs and not accelerator() else None
+        start_time = time.perf_counter()
+        wall_before = history[-1]["wall_time_s"] if history else 0.0
+        for epoch in range(first_epoch, epochs):
+            lr = config.lr_at(epoch)
+            steps.set_learning_rate(lr)
+            steps.begin()
+            t0 = time.perf_counter()
+            total, words = _train_epoch(
+                steps, model, x, y, windows_per_call, epoch + 1, epochs, progress, on_speed
+            )
+            seconds = time.perf_counter() - t0
+            steps.end()
+            on_speed = None
+            record = {
+                "epoch": epoch + 1,
+                "lr": lr,
+                "train_ppl": perplexity(total, words),
+                "valid_ppl": evaluate(
+                    model,
+                    corpus.valid,
+                    steps=steps,
+                    progress=progress,
+                    max_batches=max_valid_batches,
+                ),
+                "words_per_sec": words / seconds,
+                "wall_time_s": wall_before + time.perf_counter() - start_time,
+            }
+            history.append(record)
+            if out is not None:
+                meta = {
+                    "epoch": epoch + 1,
+                    "config": config.to_dict(),
+                    "seed": seed,
+                    "backend": keras.backend.backend(),
+                    "precision": precision,
+                    "history": history,
+                }
+                save_checkpoint(out / CHECKPOINT, model, meta)
+            if history_dir is not None:
+                write_history(history_dir / HISTORY, history)
+            if callback is not None:
+                callback(record)
+            elif progress:
+                tqdm.write(
+                    f"epoch {epoch + 1}: lr {lr:.4g}  train ppl {record['train_ppl']:.2f}"
+                    f"  valid ppl {record['valid_ppl']:.2f}  "
+                    f"{record['words_per_sec']:.0f} words/s"
+                )
+    return TrainResult(
+        model=model, history=history, checkpoint=out / CHECKPOINT if out is not None else None
+    )

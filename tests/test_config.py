@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from ptb_utils.config import CONFIGS, Config, get_config
+from ptb_utils.config import CONFIGS, Config, describe, differences, get_config
 
 TUTORIAL = {  # ptb_word_lm.py: small, medium, large, test
     "init_scale": (0.1, 0.05, 0.04, 0.1),
@@ -51,6 +51,11 @@ def test_overrides_are_applied_and_coerced():
         ({"keep_prob": 1.5}, "keep_prob"),
         ({"learning_rate": -1}, "learning_rate must be a positive number"),
         ({"lr_decay": 2}, "lr_decay"),
+        ({"keep_prob": "0.5"}, "keep_prob must be a finite number .*drop the quotes"),
+        ({"lr_decay": None}, "lr_decay must be a finite number such as 0.5, got None"),
+        ({"learning_rate": float("inf")}, "learning_rate must be a finite number"),
+        ({"init_scale": True}, "init_scale must be a finite number"),
+        ({"hidden_size": "8"}, "hidden_size must be a positive integer, got '8'"),
     ],
 )
 def test_bad_overrides_say_what_is_wrong(overrides, message):
@@ -68,7 +73,7 @@ def test_learning_rate_schedule():
     assert [small.lr_at(i) for i in range(7)] == [1, 1, 1, 1, 0.5, 0.25, 0.125]
     large = CONFIGS["large"]
     assert large.lr_at(13) == 1 and large.lr_at(14) == pytest.approx(1 / 1.15)
-    assert large.lr_at(54) == pytest.approx(1.15 ** -41)
+    assert large.lr_at(54) == pytest.approx(1.15**-41)
     with pytest.raises(ValueError):
         small.lr_at(-1)
 
@@ -76,3 +81,13 @@ def test_learning_rate_schedule():
 def test_to_dict_round_trips():
     config = get_config("medium")
     assert Config(**config.to_dict()) == config
+
+
+def test_describe_names_the_closest_config_and_what_differs():
+    assert describe(CONFIGS["large"]) == "large"
+    assert describe(get_config("test", hidden_size=8)) == "test with hidden_size=8"
+    assert describe(get_config("medium", keep_prob=0.6)) == "medium with keep_prob=0.6"
+    assert differences(CONFIGS["small"], get_config("small", num_steps=35, hidden_size=9)) == {
+        "num_steps": (20, 35),
+        "hidden_size": (200, 9),
+    }

@@ -15,8 +15,9 @@ VOCAB = Vocabulary(tuple(["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "a
 
 @pytest.fixture(scope="module")
 def model():
-    return build_model(get_config("test", hidden_size=8, vocab_size=len(VOCAB), init_scale=1.0),
-                       seed=5)
+    return build_model(
+        get_config("test", hidden_size=8, vocab_size=len(VOCAB), init_scale=1.0), seed=5
+    )
 
 
 def test_same_seed_same_text(model):
@@ -43,11 +44,30 @@ def test_unknown_words_become_unk_with_a_note(model):
     assert result.unknown == ["zebra"]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"temperature": 0}, "temperature"), ({"top_k": 0}, "top_k"),
-    ({"num_words": 0}, "num_words"), ({"seed_text": "  "}, "empty"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"temperature": 0}, "temperature"),
+        ({"temperature": 1e-320}, "temperature must be a number >= 0.001.*top_k=1"),
+        ({"temperature": float("nan")}, "temperature must be a number"),
+        ({"top_k": 0}, "top_k"),
+        ({"num_words": 0}, "num_words"),
+        ({"seed_text": "  "}, "empty"),
+    ],
+)
 def test_bad_arguments(model, kwargs, message):
     args = {"seed_text": "the", **kwargs}
     with pytest.raises(ValueError, match=message):
         sample(model, VOCAB, **args)
+
+
+def test_low_temperature_is_greedy(model):
+    greedy = sample(model, VOCAB, "the cat", num_words=6, top_k=1).words
+    assert sample(model, VOCAB, "the cat", num_words=6, temperature=1e-3, seed=7).words == greedy
+
+
+def test_progress_bar_on_request(model, capsys):
+    sample(model, VOCAB, "the", num_words=3, progress=True)
+    assert "generate:" in capsys.readouterr().err
+    sample(model, VOCAB, "the", num_words=3)
+    assert capsys.readouterr().err == ""

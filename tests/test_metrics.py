@@ -1,10 +1,35 @@
-"""Perplexity on cases that can be worked out by hand."""
+"""The error measures on cases that can be worked out by hand."""
 
 import math
 
+import numpy as np
 import pytest
 
-from ptb_utils.metrics import perplexity
+from ptb_utils.metrics import mae, perplexity, rmse
+
+
+@pytest.mark.parametrize(
+    ("forecast", "truth", "expected_rmse", "expected_mae"),
+    [
+        ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], 0.0, 0.0),
+        ([0.0, 0.0], [3.0, -4.0], math.sqrt(12.5), 3.5),
+        (np.array([[1, 2], [3, 4]]), np.array([[2, 2], [3, 2]]), math.sqrt(5 / 4), 0.75),
+    ],
+)
+def test_rmse_and_mae_by_hand(forecast, truth, expected_rmse: float, expected_mae: float) -> None:
+    assert rmse(forecast, truth) == pytest.approx(expected_rmse)
+    assert mae(forecast, truth) == pytest.approx(expected_mae)
+    assert isinstance(rmse(forecast, truth), float)
+
+
+@pytest.mark.parametrize("metric", [rmse, mae])
+@pytest.mark.parametrize(
+    ("forecast", "truth", "message"),
+    [([1.0, 2.0], [1.0, 2.0, 3.0], "same shape"), ([], [], "empty")],
+)
+def test_rmse_and_mae_refuse_mismatched_or_empty_input(metric, forecast, truth, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        metric(forecast, truth)
 
 
 def test_uniform_model_scores_its_vocabulary_size() -> None:
