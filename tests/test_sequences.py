@@ -14,6 +14,7 @@ from ptb_utils.sequences import (
     RecallCurve,
     RecallProtocol,
     RecallTrainer,
+    recall_batches,
     recall_runs,
     recall_task,
 )
@@ -85,6 +86,14 @@ def test_a_generator_is_drawn_from_and_advanced() -> None:
     np.testing.assert_array_equal(first, again)
 
 
+def test_batches_are_the_task_cut_into_batches() -> None:
+    xs, ys = recall_batches(3, 5, lag=4, n_symbols=3, seed=9)
+    x, y = recall_task(15, lag=4, n_symbols=3, seed=9)
+    assert xs.shape == (3, 5, 5, 4) and ys.shape == (3, 5)
+    np.testing.assert_array_equal(xs[1], x[5:10])
+    np.testing.assert_array_equal(ys[2], y[10:])
+
+
 # The training protocol. One tiny configuration, trained once per test session: XLA compiles
 # each (layer, lag) once, which takes seconds, so the tests share these runs.
 TINY = RecallProtocol(batch_size=16, max_updates=20, eval_every=10, n_valid=50, n_test=50)
@@ -117,6 +126,14 @@ def test_a_reused_trainer_gives_the_run_of_a_fresh_one(tiny_curve: RecallCurve) 
     assert fresh == tiny_curve.runs[0][1]
 
 
+def test_a_larger_budget_continues_the_same_run(tiny_curve: RecallCurve) -> None:
+    longer = dataclasses.replace(TINY, max_updates=2 * TINY.max_updates)
+    (run,) = recall_runs(tiny_layer, lags=[3], seeds=[0], protocol=longer).runs[0]
+    short = tiny_curve.runs[0][0]
+    assert run.curve[: len(short.curve)] == short.curve
+    assert run.updates == longer.max_updates or run.solved
+
+
 def test_training_stops_at_the_first_check_that_reaches_the_bar() -> None:
     easy = dataclasses.replace(TINY, solved_at=0.01)  # any network gets 1% right
     (run,) = recall_runs(tiny_layer, lags=[3], seeds=[5], protocol=easy).runs[0]
@@ -139,6 +156,7 @@ def test_the_plot_draws_median_range_and_every_seed(tiny_curve: RecallCurve) -> 
         ({"learning_rate": 0}, "learning_rate"),
         ({"clip_norm": -1.0}, "clip_norm"),
         ({"solved_at": 1.5}, "solved_at"),
+        ({"max_updates": 120, "eval_every": 50}, "multiple of eval_every"),
     ],
 )
 def test_a_bad_protocol_says_what_is_wrong(kwargs: dict, message: str) -> None:
