@@ -36,6 +36,7 @@ BOOK_PAGES = sorted((ROOT / "book").glob("*.md"))
 # chapter is here, this list goes and the checks below apply to every notebook.
 MIGRATED = {
     "01_time_series",
+    "02_stationary_dynamics",
     "03_recurrent_cells",
     "04_gradient_instability",
     "05_lstm",
