@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 
 from ptb_utils.config import Config, get_config  # noqa: E402
 from ptb_utils.data import load_ptb  # noqa: E402
+from ptb_utils.train import parse_engine  # noqa: E402
 
 SIZES = (1024, 2048, 4096)
 
@@ -163,19 +164,12 @@ DEFAULT_ENGINES = ("window-xla-unrolled", "keras-xla-unrolled")
 
 
 def _engine_variant(spec: str) -> tuple[str, tuple[str, bool, bool]]:
-    """``"window-xla-unrolled"`` -> ``(spec, ("window", True, True))`` (for ``--engines``)."""
-    parts = spec.split("-")
-    if (
-        len(parts) != 3
-        or parts[0] not in ("window", "keras")
-        or parts[1] not in ("xla", "noxla")
-        or parts[2] not in ("unrolled", "scan")
-    ):
-        raise argparse.ArgumentTypeError(
-            f"{spec!r} is not LSTM-XLA-LOOP with LSTM window or keras, XLA xla or noxla, LOOP "
-            f"unrolled or scan (e.g. window-noxla-scan)"
-        )
-    return spec, (parts[0], parts[1] == "xla", parts[2] == "unrolled")
+    """``"window-xla-unrolled"`` -> ``(spec, ("window", True, True))`` (for ``--engines``),
+    spelled as the CLI's ``train --engine`` (:func:`ptb_utils.train.parse_engine`)."""
+    try:
+        return spec, tuple(parse_engine(spec))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _pairs(names: list[str]) -> list[tuple[str, str]]:

@@ -57,6 +57,16 @@ def _integer(minimum: int):
     return parse
 
 
+def _engine(text: str) -> str:
+    from ptb_utils.train import parse_engine
+
+    try:
+        parse_engine(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _temperature(text: str) -> float:
     from ptb_utils.generate import MIN_TEMPERATURE
 
@@ -157,6 +167,15 @@ def _parser() -> argparse.ArgumentParser:
         "(default: float32)",
     )
     t.add_argument(
+        "--engine",
+        type=_engine,
+        default="window-xla-unrolled",
+        metavar="LSTM-XLA-LOOP",
+        help="how the step is computed, the same model either way: LSTM layer window or keras, "
+        "xla or noxla, time loop unrolled or scan; the fastest differs between machines "
+        "(measure with bench/train_throughput.py --engines) (default: window-xla-unrolled)",
+    )
+    t.add_argument(
         "--no-test",
         action="store_true",
         help="skip scoring the test split (batch 1) after training",
@@ -235,7 +254,7 @@ def _train(args: argparse.Namespace) -> int:
     from ptb_utils.config import get_config
     from ptb_utils.runs import lock_folders, summarize, write_metrics
     from ptb_utils.steps import accelerator
-    from ptb_utils.train import evaluate, train
+    from ptb_utils.train import evaluate, parse_engine, train
 
     overrides = _parse_overrides(args.set)
     config = get_config(args.config, **overrides)
@@ -256,6 +275,7 @@ def _train(args: argparse.Namespace) -> int:
             history_dir=results,
             progress=not args.quiet,
             precision=args.precision,
+            **parse_engine(args.engine)._asdict(),
         )
         metrics = summarize(
             result.history,
@@ -263,6 +283,7 @@ def _train(args: argparse.Namespace) -> int:
             overrides=overrides,
             seed=args.seed,
             precision=args.precision,
+            engine=args.engine,
             backend=keras.backend.backend(),
             device=accelerator() or "cpu",
         )

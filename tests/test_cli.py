@@ -74,6 +74,7 @@ def test_help_explains_every_flag():
 def test_train_evaluate_generate(run: Path, capsys) -> None:
     metrics = json.loads((run / METRICS).read_text())
     assert metrics["precision"] == "float32" and metrics["epochs"] == 2
+    assert metrics["engine"] == "window-xla-unrolled"
     assert metrics["device"] == "cpu" and "test_ppl_batch1" not in metrics
     assert (run / HISTORY).read_text().startswith("epoch,lr,train_ppl,valid_ppl")
     code, out, _ = run_cli(
@@ -212,6 +213,9 @@ CASES = {
     "negative seed": Case("train --seed -1", "argument --seed: expected an integer >= 0, got '-1'"),
     "zero epochs": Case("train --epochs 0", "argument --epochs: expected an integer >= 1"),
     "bad precision": Case("train --precision fp16", "argument --precision: invalid choice"),
+    "bad engine": Case(
+        "train --engine window-xla", "argument --engine: engine 'window-xla' is not one of"
+    ),
     "zero batch size": Case("evaluate --out {run} --batch-size 0", "argument --batch-size"),
     "zero num steps": Case("evaluate --out {run} --num-steps 0", "argument --num-steps"),
     "zero words": Case("generate --out {run} --num-words 0", "argument --num-words"),

@@ -335,3 +335,36 @@ def test_jax_backend_trains_and_carries_state(run_jax):
     assert second["train_ppl"] < first["train_ppl"] < 10_000
     assert second["valid_ppl"] < first["valid_ppl"]
     assert report["carry_gap"] < 1e-5
+
+
+def test_engine_variants_name_the_train_arguments():
+    assert ptb_utils.train.parse_engine("keras-noxla-scan") == (
+        ptb_utils.train.Engine(lstm="keras", jit_compile=False, unroll=False)
+    )
+    assert len(set(ptb_utils.train.ENGINE_VARIANTS)) == 8
+    with pytest.raises(ValueError, match="'window-xla' is not one of window-xla-unrolled"):
+        ptb_utils.train.parse_engine("window-xla")
+
+
+@pytest.mark.parametrize(
+    ("keep_prob", "specs"),
+    [
+        (0.5, ("window-noxla-unrolled", "keras-noxla-scan")),
+        (0.5, ("window-xla-scan", "keras-xla-unrolled")),
+        (1.0, ("window-noxla-unrolled", "keras-xla-scan")),
+    ],
+)
+def test_engine_variants_train_the_same_model(small_ptb, keep_prob, specs):
+    """The variants differ in speed only: the same history and weights to float rounding.
+    (With dropout, XLA draws other masks than TensorFlow's own kernels, so XLA and no XLA
+    are compared without dropout.)"""
+    config = TINY.replace(keep_prob=keep_prob)
+    quick = {k: v for k, v in QUICK.items() if k != "jit_compile"} | {"max_batches": 6}
+    runs = [
+        train(config, small_ptb, epochs=1, seed=4, **quick, **engine._asdict())
+        for engine in map(ptb_utils.train.parse_engine, specs)
+    ]
+    (a, b) = (r.history[0] for r in runs)
+    assert (a["train_ppl"], a["valid_ppl"]) == pytest.approx((b["train_ppl"], b["valid_ppl"]), 1e-5)
+    for x, y in zip(weights(runs[0].model), weights(runs[1].model), strict=True):
+        np.testing.assert_allclose(x, y, atol=1e-5)
