@@ -26,6 +26,24 @@ from ptb_utils.config import Config
 State = list[tuple]
 
 
+def lstm_bias(forget_bias: float):
+    """The LSTM bias initializer: zeros, and ``forget_bias`` on the forget gate's quarter.
+
+    Keras lays the bias out gate by gate in the order i, f, c, o, and ``unit_forget_bias=True``
+    would put 1.0 on the forget gate; the tutorial started every bias at 0.0.
+    """
+    if forget_bias == 0:
+        return "zeros"
+
+    def initializer(shape, dtype=None):
+        units = shape[0] // 4
+        values = np.zeros(shape, dtype="float32")
+        values[units : 2 * units] = forget_bias
+        return keras.ops.convert_to_tensor(values, dtype=dtype)
+
+    return initializer
+
+
 class PTBModel(keras.Model):
     """``model(ids, state, training=False) -> (logits [batch, steps, vocab], new_state)``.
 
@@ -41,14 +59,25 @@ class PTBModel(keras.Model):
         self.embedding = keras.layers.Embedding(
             config.vocab_size, hidden, embeddings_initializer=init, name="embedding"
         )
-        self.lstms = [
-            keras.layers.LSTM(
-                hidden, return_sequences=True, return_state=True, unroll=unroll,
-                kernel_initializer=init, recurrent_initializer=init, bias_initializer="zeros",
-                unit_forget_bias=False, name=f"lstm_{i}",
-            )
-            for i in range(config.num_layers)
-        ]
+        if config.cell == "rnn":
+            self.lstms = [
+                keras.layers.SimpleRNN(
+                    hidden, return_sequences=True, return_state=True, unroll=unroll,
+                    kernel_initializer=init, recurrent_initializer=init,
+                    bias_initializer="zeros", name=f"rnn_{i}",
+                )
+                for i in range(config.num_layers)
+            ]
+        else:
+            self.lstms = [
+                keras.layers.LSTM(
+                    hidden, return_sequences=True, return_state=True, unroll=unroll,
+                    kernel_initializer=init, recurrent_initializer=init,
+                    bias_initializer=lstm_bias(config.forget_bias),
+                    unit_forget_bias=False, name=f"lstm_{i}",
+                )
+                for i in range(config.num_layers)
+            ]
         # keep_prob = 1.0 means no dropout at all (and no random numbers drawn).
         self.dropouts = [
             keras.layers.Dropout(rate, seed=None if seed is None else seed + i, name=f"dropout_{i}")
@@ -65,15 +94,16 @@ class PTBModel(keras.Model):
         x = self._drop(0, self.embedding(ids), training)
         new_state = []
         for i, lstm in enumerate(self.lstms):
-            x, h, c = lstm(x, initial_state=list(state[i]), training=training)
+            x, *layer_state = lstm(x, initial_state=list(state[i]), training=training)
             x = self._drop(i + 1, x, training)
-            new_state.append((h, c))
+            new_state.append(tuple(layer_state))
         return self.softmax(x), new_state
 
     def zero_state(self, batch_size: int) -> State:
         """The all-zero state each epoch (and each generated text) starts from."""
         zeros = np.zeros((batch_size, self.config.hidden_size), dtype="float32")
-        return [(zeros, zeros) for _ in range(self.config.num_layers)]
+        per_layer = (zeros,) if self.config.cell == "rnn" else (zeros, zeros)
+        return [per_layer for _ in range(self.config.num_layers)]
 
     @property
     def embeddings(self) -> np.ndarray:
