@@ -11,7 +11,8 @@ export PYTHONHASHSEED := 0
 TYPED := $(addprefix ptb_utils/,__init__.py __main__.py cli.py config.py data.py generate.py \
 	runs.py steps.py train.py)
 
-.PHONY: help install browser book book-strict test lint unit notebooks execute bench clean
+.PHONY: help install browser book book-strict lab pdf pin-colab test lint unit notebooks execute \
+        bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -22,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	@touch $@
 
-install: $(STAMP)  ## create .venv and install the package, the book tools and the test tools
+install: $(STAMP)  ## create .venv: the package, the book tools, JupyterLab and the test tools
 
 book: $(STAMP)  ## build the HTML book into _build/html
 	$(BIN)/jupyter-book build . --keep-going
@@ -30,6 +31,17 @@ book: $(STAMP)  ## build the HTML book into _build/html
 
 book-strict: $(STAMP)  ## build the book from scratch, warnings as errors
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+lab: $(STAMP)  ## open the chapters in JupyterLab (trusted, so their saved widget views show)
+	$(BIN)/jupyter trust notebooks/*.ipynb
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+pdf: $(STAMP) browser  ## the whole book as one PDF, _build/pdf/book.pdf (headless Chromium)
+	$(BIN)/jupyter-book build . --builder singlehtml
+	$(BIN)/python book/print_pdf.py _build/singlehtml/index.html _build/pdf/book.pdf
+
+pin-colab: $(STAMP)  ## point every Colab setup cell at the last commit that changed the package
+	$(BIN)/python -m ptb_utils.colab pin
 
 lint: $(STAMP)  ## ruff on everything; ruff format and mypy on the modules in TYPED
 	$(BIN)/ruff check .
@@ -50,6 +62,8 @@ browser:  ## install headless Chromium for the browser tests (Debian, as root)
 
 test: $(STAMP) browser lint  ## the whole suite: lint, strict book build, unit tests, notebooks under nbval, browser
 	$(MAKE) book-strict
+	@if command -v chromium >/dev/null; then $(MAKE) pdf; \
+	else echo "note: no Chromium, so no PDF; its tests will be skipped"; fi
 	$(BIN)/pytest
 
 execute: $(STAMP)  ## re-run notebooks in place at their default parameters, then at their smoke ones

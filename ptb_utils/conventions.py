@@ -300,7 +300,7 @@ def size_problems(path: Path) -> list[str]:
 
 
 #: Modules of the build tooling, which chapters never import.
-TOOLING_MODULES = ("notebooks", "results", "conventions")
+TOOLING_MODULES = ("notebooks", "results", "conventions", "colab")
 
 
 def tooling_imports(nb: nbformat.NotebookNode) -> list[str]:

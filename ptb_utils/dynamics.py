@@ -1,13 +1,17 @@
-"""A stationary system with a known evolution rule, for chapter 2.
+"""A pendulum with a known evolution rule, for chapter 2.
 
 A damped pendulum kicked by random pushes: its state is the angle and the angular velocity,
-and one fixed rule maps the state at step ``t`` to the state at step ``t + 1``. Damping
-pulls the pendulum towards rest while the kicks keep it moving, so after a short transient
-its statistics no longer change with time: the series is stationary. Because the rule is
-known exactly, a rule learned from data can be compared with the truth.
+and one rule maps the state at step ``t`` to the state at step ``t + 1``. With damping, the
+friction pulls the pendulum towards rest while the kicks keep it moving, so after a short
+transient its statistics no longer change with time: the series is stationary. Without
+damping the same fixed rule gives a series that is not (the kicks pile up energy), and a
+frequency that changes at a given step gives a rule that is not the same at every step.
+Because the rule is known exactly, a rule learned from data can be compared with the truth.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -15,8 +19,9 @@ STATE_NAMES: tuple[str, str] = ("angle", "angular velocity")
 STATE_UNITS: tuple[str, str] = ("rad", "rad/s")
 
 
-def pendulum_step(state: np.ndarray, dt: float = 0.1, damping: float = 0.2,
-                  frequency: float = 1.0) -> np.ndarray:
+def pendulum_step(
+    state: np.ndarray, dt: float = 0.1, damping: float = 0.2, frequency: float = 1.0
+) -> np.ndarray:
     """One step of the noise-free rule: ``[..., 2]`` states in, ``[..., 2]`` states out.
 
     ``state[..., 0]`` is the angle (rad) and ``state[..., 1]`` the angular velocity (rad/s).
@@ -36,32 +41,47 @@ def pendulum_step(state: np.ndarray, dt: float = 0.1, damping: float = 0.2,
     return np.stack([angle, velocity], axis=-1)
 
 
-def simulate_pendulum(n_steps: int, dt: float = 0.1, damping: float = 0.2,
-                      frequency: float = 1.0, kick: float = 0.08, seed: int = 0,
-                      burn_in: int = 200) -> np.ndarray:
+def simulate_pendulum(
+    n_steps: int,
+    dt: float = 0.1,
+    damping: float = 0.2,
+    frequency: float | Sequence[float] = 1.0,
+    kick: float = 0.08,
+    seed: int = 0,
+    burn_in: int = 200,
+) -> np.ndarray:
     """A kicked, damped pendulum: an array of shape ``[n_steps, 2]`` (angle, velocity).
 
     Each step applies :func:`pendulum_step` and then adds a Gaussian kick of standard
-    deviation ``kick`` (rad/s) to the velocity. The first ``burn_in`` steps, while the
-    pendulum forgets its starting point (at rest), are simulated and dropped, so the
-    returned series is stationary from its first step. The same ``seed`` gives the same
-    series.
+    deviation ``kick`` (rad/s) to the velocity. ``frequency`` is one number (the same rule at
+    every step) or one number per step (a rule that changes, e.g. a string shortened at a
+    known time; the burn-in uses the first value). The first ``burn_in`` steps, while the
+    pendulum forgets its starting point (at rest), are simulated and dropped, so with
+    ``damping > 0`` and one frequency the returned series is stationary from its first step.
+    With ``damping = 0`` nothing drains the energy the kicks add, and the series is not
+    stationary although its rule never changes. The same ``seed`` gives the same kicks, so
+    two runs that differ only in a later frequency agree up to the step where it changes.
     """
     if n_steps < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")
     if burn_in < 0:
         raise ValueError(f"burn_in must be >= 0, got {burn_in}")
-    if damping <= 0:
+    if damping < 0:
+        raise ValueError(f"damping must be >= 0 (0 is a frictionless pendulum), got {damping}")
+    frequencies = np.asarray(frequency, dtype=float)
+    if frequencies.shape not in ((), (n_steps,)):
         raise ValueError(
-            f"damping must be > 0 for a stationary pendulum, got {damping}; without "
-            f"damping the kicks pile up and the swing grows without bound"
+            f"frequency must be one number or one per step ({n_steps}), "
+            f"got shape {frequencies.shape}"
         )
+    frequencies = np.broadcast_to(frequencies, (n_steps,))
+    frequencies = np.concatenate([np.full(burn_in, frequencies[0]), frequencies])
     rng = np.random.default_rng(seed)
     kicks = rng.normal(0.0, kick, size=n_steps + burn_in)
     states = np.empty((n_steps + burn_in, 2))
     state = np.zeros(2)
     for t in range(n_steps + burn_in):
-        state = pendulum_step(state, dt, damping, frequency)
+        state = pendulum_step(state, dt, damping, frequencies[t])
         state[1] += kicks[t]
         states[t] = state
     return states[burn_in:]

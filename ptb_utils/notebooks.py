@@ -7,8 +7,7 @@ made with. The notebook's metadata holds a second, tiny set under
 the test suite injects it with papermill and runs the result under nbval.
 
 Each notebook's first code cell (tagged ``colab-setup``) installs this package when the
-notebook runs in Google Colab and does nothing anywhere else. It is generated from the
-repository URL in ``_config.yml`` and the package version, so that neither is typed twice;
+notebook runs in Google Colab and does nothing anywhere else (see :mod:`ptb_utils.colab`);
 :func:`execute` brings it up to date before every run.
 
 :func:`execute` re-runs a notebook in place at its default parameters, then once more at its
@@ -34,12 +33,12 @@ from typing import Any
 
 import nbformat
 
+from ptb_utils.colab import SETUP_TAG, with_setup_cell  # noqa: F401 (SETUP_TAG re-exported)
 from ptb_utils.machine import machine_description
 
 METADATA_KEY = "ptb_book"
 SMOKE_KEY = "smoke_parameters"
 PARAMETERS_TAG = "parameters"
-SETUP_TAG = "colab-setup"
 COST_TAG = "chapter-cost"
 GPU_NOTE_KEY = "gpu_note"
 SMOKE_SECONDS_KEY = "smoke_seconds"
@@ -118,37 +117,6 @@ def repository_url(config: str | os.PathLike = ROOT / "_config.yml") -> str:
     import yaml
 
     return yaml.safe_load(Path(config).read_text())["repository"]["url"]
-
-
-def setup_cell_source(url: str, version: str) -> str:
-    """The code of the Colab setup cell: install ``ptb_utils`` at tag ``v{version}``."""
-    return (
-        "# Google Colab only: install the book's helper package at this book's version and\n"
-        "# report the accelerator. Anywhere else (Jupyter, papermill, CI) this does nothing.\n"
-        "import sys\n"
-        "\n"
-        'if "google.colab" in sys.modules:\n'
-        f'    %pip install --quiet "ptb_utils[book] @ git+{url}@v{version}"\n'
-        "    import tensorflow as tf\n"
-        "\n"
-        '    print("GPU:", tf.config.list_physical_devices("GPU") or "none (CPU runtime)")'
-    )
-
-
-def with_setup_cell(nb: nbformat.NotebookNode) -> bool:
-    """Insert or update the Colab setup cell right after the title; True if ``nb`` changed."""
-    from ptb_utils import __version__
-
-    source = setup_cell_source(repository_url(), __version__)
-    cells = [c for c in nb.cells if SETUP_TAG in c.get("metadata", {}).get("tags", [])]
-    if cells and cells[0].source == source:
-        return False
-    if cells:
-        cells[0].source = source
-    else:
-        nb.cells.insert(1, nbformat.v4.new_code_cell(
-            source, metadata={"tags": [SETUP_TAG, "hide-cell"]}))
-    return True
 
 
 def prepare_smoke(path: str | os.PathLike, out: str | os.PathLike) -> Path:

@@ -28,12 +28,12 @@ SERIES: dict[str, SeriesInfo] = {
     "sunspots": SeriesInfo("Yearly mean sunspot number", "sunspots", "yearly", "statsmodels"),
     "co2": SeriesInfo("Atmospheric CO2 at Mauna Loa", "ppm", "monthly", "statsmodels"),
     "nile": SeriesInfo("Annual flow of the Nile at Aswan", "10⁸ m³", "yearly", "statsmodels"),
-    "elnino": SeriesInfo("Sea-surface temperature, El Niño region", "°C", "monthly",
-                         "statsmodels"),
+    "elnino": SeriesInfo("Sea-surface temperature, El Niño region", "°C", "monthly", "statsmodels"),
 }
 STOCKS: tuple[str, ...] = ("AAPL", "AMZN", "GOOG", "IBM", "MSFT")
-SERIES |= {s: SeriesInfo(f"{s} monthly closing price", "USD", "monthly", "vega_datasets")
-           for s in STOCKS}
+SERIES |= {
+    s: SeriesInfo(f"{s} monthly closing price", "USD", "monthly", "vega_datasets") for s in STOCKS
+}
 
 
 def _statsmodels(name: str) -> pd.Series:
@@ -73,8 +73,9 @@ def load_series(name: str) -> pd.Series:
         series = _statsmodels(name)
     series = series.rename(name)
     info = SERIES[name]
-    series.attrs.update(title=info.title, units=info.units, frequency=info.frequency,
-                        source=info.source)
+    series.attrs.update(
+        title=info.title, units=info.units, frequency=info.frequency, source=info.source
+    )
     return series
 
 

@@ -46,17 +46,41 @@ def test_simulation_without_kicks_stays_at_rest_and_follows_the_rule() -> None:
     states = dynamics.simulate_pendulum(10, kick=0.1, seed=1)
     # apart from the kick on the velocity, every step is the rule
     predicted = dynamics.pendulum_step(states[:-1])
-    np.testing.assert_allclose(predicted[:, 0] - states[:-1, 0],
-                               0.1 * predicted[:, 1], rtol=1e-12)
+    np.testing.assert_allclose(predicted[:, 0] - states[:-1, 0], 0.1 * predicted[:, 1], rtol=1e-12)
 
 
 def test_simulation_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="n_steps"):
         dynamics.simulate_pendulum(0)
     with pytest.raises(ValueError, match="damping"):
-        dynamics.simulate_pendulum(10, damping=0.0)
+        dynamics.simulate_pendulum(10, damping=-0.1)
+    with pytest.raises(ValueError, match="one per step"):
+        dynamics.simulate_pendulum(10, frequency=[1.0, 2.0])
     with pytest.raises(ValueError, match="burn_in"):
         dynamics.simulate_pendulum(10, burn_in=-1)
+
+
+def test_a_frequency_per_step_changes_the_rule_where_it_changes() -> None:
+    constant = dynamics.simulate_pendulum(300, seed=2)
+    np.testing.assert_array_equal(
+        constant, dynamics.simulate_pendulum(300, frequency=[1.0] * 300, seed=2)
+    )
+    schedule = np.where(np.arange(300) < 150, 1.0, 2.0)
+    switched = dynamics.simulate_pendulum(300, frequency=schedule, seed=2, kick=0.0, burn_in=0)
+    np.testing.assert_array_equal(switched, 0.0)  # at rest without kicks, whatever the rule
+    switched = dynamics.simulate_pendulum(300, frequency=schedule, seed=2)
+    np.testing.assert_array_equal(switched[:150], constant[:150])
+    assert not np.allclose(switched[150:], constant[150:])
+    # after the switch, every step is the rule with the new frequency (plus the kick)
+    predicted = dynamics.pendulum_step(switched[150:-1], frequency=2.0)
+    np.testing.assert_allclose(predicted[:, 0], switched[151:, 0], rtol=1e-12)
+
+
+def test_without_friction_the_same_rule_gives_a_growing_swing() -> None:
+    states = dynamics.simulate_pendulum(8000, damping=0.0, seed=0)
+    energy = 0.5 * states[:, 1] ** 2 + (1 - np.cos(states[:, 0]))
+    # the kicks add energy on average and nothing drains it
+    assert energy[-2000:].mean() > 3 * energy[:2000].mean()
 
 
 def test_rollout_applies_the_rule_repeatedly() -> None:

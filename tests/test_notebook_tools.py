@@ -1,5 +1,5 @@
-"""The notebook tooling: parameters, smoke values, the Colab setup cell, safe execution,
-the cost line, and every convention check on a notebook built to break it."""
+"""The notebook tooling: parameters, smoke values, safe execution, the cost line, and every
+convention check on a notebook built to break it (the Colab setup cell: test_colab.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ptb_utils import __version__
 from ptb_utils import conventions as conv
 from ptb_utils import notebooks as nbtools
 
@@ -65,24 +64,6 @@ def test_smoke_parameters_must_exist_and_match_the_defaults() -> None:
     with pytest.raises(nbtools.NotebookError, match="steps"):
         nbtools.smoke_parameters(notebook("epochs = 3", {"steps": 1}))
     assert nbtools.smoke_parameters(notebook("epochs = 3", {"epochs": 1})) == {"epochs": 1}
-
-
-def test_setup_cell_is_guarded_and_pins_the_book_version() -> None:
-    url = nbtools.repository_url()
-    source = nbtools.setup_cell_source(url, __version__)
-    assert url.startswith("https://")
-    assert 'if "google.colab" in sys.modules:' in source
-    assert f"git+{url}@v{__version__}" in source
-    install = next(line for line in source.splitlines() if "%pip" in line)
-    assert install.startswith("    "), "the install must sit inside the Colab guard"
-
-
-def test_setup_cell_is_inserted_after_the_title_once() -> None:
-    nb = notebook("epochs = 3", {"epochs": 1})
-    assert nbtools.with_setup_cell(nb) is True
-    assert nbtools.SETUP_TAG in nb.cells[1].metadata["tags"]
-    assert nbtools.with_setup_cell(nb) is False
-    assert sum(nbtools.SETUP_TAG in c.metadata.get("tags", []) for c in nb.cells) == 1
 
 
 @pytest.mark.slow

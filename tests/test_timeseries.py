@@ -42,8 +42,9 @@ def test_sliding_windows_by_hand() -> None:
     np.testing.assert_array_equal(y, [4, 5])
 
 
-@pytest.mark.parametrize(("window", "horizon", "match"),
-                         [(6, 1, "too short"), (0, 1, ">= 1"), (2, 0, ">= 1")])
+@pytest.mark.parametrize(
+    ("window", "horizon", "match"), [(6, 1, "too short"), (0, 1, ">= 1"), (2, 0, ">= 1")]
+)
 def test_sliding_windows_rejects_bad_shapes(window: int, horizon: int, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         ts.sliding_windows(np.arange(6.0), window, horizon)
