@@ -34,13 +34,19 @@ BOOK_PAGES = sorted((ROOT / "book").glob("*.md"))
 # Temporary, while the chapters adopt the conventions of CONTRIBUTING.md one by one: the
 # chapters that follow them all. Add your chapter's stem when you migrate it; once every
 # chapter is here, this list goes and the checks below apply to every notebook.
-MIGRATED = {"01_time_series", "02_stationary_dynamics", "03_recurrent_cells", "06_penn_treebank"}
+MIGRATED = {
+    "01_time_series",
+    "02_stationary_dynamics",
+    "03_recurrent_cells",
+    "06_penn_treebank",
+    "07_ptb_language_model",
+}
 MIGRATED_PATHS = [p for p in NOTEBOOKS if p.stem in MIGRATED]
 MIGRATED_IDS = [p.stem for p in MIGRATED_PATHS]
 # Chapters re-run twice at their smoke parameters, whose text outputs must agree exactly.
 REPRODUCIBLE = ["06_penn_treebank"]
 # Chapters that must also run under Keras' JAX backend (KERAS_BACKEND=jax).
-JAX_CHAPTERS = ["06_penn_treebank"]
+JAX_CHAPTERS = ["06_penn_treebank", "07_ptb_language_model"]
 
 
 def test_there_are_chapters() -> None:
