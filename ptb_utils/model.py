@@ -11,8 +11,14 @@ backend ``fit`` and ``predict`` do not carry it.) The code only uses ``keras.lay
 ``keras.ops``, so it runs unchanged on the TensorFlow and the JAX backends.
 
 As in the tutorial, every weight matrix and the softmax bias start uniform in
-``[-init_scale, init_scale]``; the LSTM biases start at zero, with no +1 on the forget gate
-(its cells used ``forget_bias=0.0``, hence ``unit_forget_bias=False``).
+``[-init_scale, init_scale]``, each drawn independently; the LSTM biases start at zero, with
+no +1 on the forget gate (its cells used ``forget_bias=0.0``, hence ``unit_forget_bias=False``);
+``config.forget_bias`` starts the forget gates' bias elsewhere, and ``config.cell == "rnn"``
+puts ``keras.layers.SimpleRNN`` layers in the LSTMs' place (chapter 7's comparisons).
+
+Each LSTM layer is a :class:`ptb_utils.lstm.WindowLSTM` by default: Keras' own LSTM layer
+with the same weights and results, computed faster over a whole window (see that module);
+``lstm="keras"`` uses ``keras.layers.LSTM`` itself.
 """
 
 from __future__ import annotations
@@ -21,9 +27,13 @@ import keras
 import numpy as np
 
 from ptb_utils.config import Config
+from ptb_utils.lstm import WindowLSTM
 
 #: One ``(h, c)`` pair per LSTM layer, each ``[batch, hidden_size]`` float32.
 State = list[tuple]
+
+#: The LSTM layer classes ``lstm=`` chooses from: the same weights and results, different speed.
+LSTM_LAYERS = {"window": WindowLSTM, "keras": keras.layers.LSTM}
 
 
 def lstm_bias(forget_bias: float):
@@ -47,44 +57,79 @@ def lstm_bias(forget_bias: float):
 class PTBModel(keras.Model):
     """``model(ids, state, training=False) -> (logits [batch, steps, vocab], new_state)``.
 
-    ``unroll=True`` writes the time loop out step by step, which lets XLA fuse it (faster on
-    a CPU for the tutorial's 20- and 35-step windows); ``False`` keeps a symbolic loop.
+    ``lstm`` picks the LSTM layer class from :data:`LSTM_LAYERS` (``"window"``, the default,
+    or ``"keras"``). ``unroll=True`` writes the time loop out step by step, which lets XLA
+    fuse it (faster on a CPU for the tutorial's 20- and 35-step windows); ``False`` keeps a
+    symbolic loop, which compiles faster.
     """
 
-    def __init__(self, config: Config, unroll: bool = True, seed: int | None = None, **kwargs):
+    def __init__(
+        self,
+        config: Config,
+        unroll: bool = True,
+        seed: int | None = None,
+        lstm: str = "window",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        if lstm not in LSTM_LAYERS:
+            raise ValueError(f"lstm must be one of {list(LSTM_LAYERS)}, got {lstm!r}")
         self.config = config
-        init = keras.initializers.RandomUniform(-config.init_scale, config.init_scale, seed=seed)
+        seeds = np.random.default_rng(seed)
+
+        def init() -> keras.initializers.RandomUniform:
+            # a new initializer, with its own seed, for every weight: one seeded initializer
+            # shared by several weights would give them all the same numbers
+            return keras.initializers.RandomUniform(
+                -config.init_scale, config.init_scale, seed=int(seeds.integers(2**31))
+            )
+
         hidden, rate = config.hidden_size, 1.0 - config.keep_prob
         self.embedding = keras.layers.Embedding(
-            config.vocab_size, hidden, embeddings_initializer=init, name="embedding"
+            config.vocab_size, hidden, embeddings_initializer=init(), name="embedding"
         )
         if config.cell == "rnn":
             self.lstms = [
                 keras.layers.SimpleRNN(
-                    hidden, return_sequences=True, return_state=True, unroll=unroll,
-                    kernel_initializer=init, recurrent_initializer=init,
-                    bias_initializer="zeros", name=f"rnn_{i}",
+                    hidden,
+                    return_sequences=True,
+                    return_state=True,
+                    unroll=unroll,
+                    kernel_initializer=init(),
+                    recurrent_initializer=init(),
+                    bias_initializer="zeros",
+                    name=f"rnn_{i}",
                 )
                 for i in range(config.num_layers)
             ]
         else:
             self.lstms = [
-                keras.layers.LSTM(
-                    hidden, return_sequences=True, return_state=True, unroll=unroll,
-                    kernel_initializer=init, recurrent_initializer=init,
+                LSTM_LAYERS[lstm](
+                    hidden,
+                    return_sequences=True,
+                    return_state=True,
+                    unroll=unroll,
+                    kernel_initializer=init(),
+                    recurrent_initializer=init(),
                     bias_initializer=lstm_bias(config.forget_bias),
-                    unit_forget_bias=False, name=f"lstm_{i}",
+                    unit_forget_bias=False,
+                    name=f"lstm_{i}",
                 )
                 for i in range(config.num_layers)
             ]
         # keep_prob = 1.0 means no dropout at all (and no random numbers drawn).
-        self.dropouts = [
-            keras.layers.Dropout(rate, seed=None if seed is None else seed + i, name=f"dropout_{i}")
-            for i in range(config.num_layers + 1)
-        ] if rate > 0 else []
+        self.dropouts = (
+            [
+                keras.layers.Dropout(
+                    rate, seed=None if seed is None else seed + i, name=f"dropout_{i}"
+                )
+                for i in range(config.num_layers + 1)
+            ]
+            if rate > 0
+            else []
+        )
         self.softmax = keras.layers.Dense(
-            config.vocab_size, kernel_initializer=init, bias_initializer=init, name="softmax"
+            config.vocab_size, kernel_initializer=init(), bias_initializer=init(), name="softmax"
         )
 
     def _drop(self, i: int, x, training: bool):
@@ -111,8 +156,10 @@ class PTBModel(keras.Model):
         return keras.ops.convert_to_numpy(self.embedding.embeddings)
 
 
-def build_model(config: Config, unroll: bool = True, seed: int | None = None) -> PTBModel:
+def build_model(
+    config: Config, unroll: bool = True, seed: int | None = None, lstm: str = "window"
+) -> PTBModel:
     """A :class:`PTBModel` with its weights created (so ``count_params`` works at once)."""
-    model = PTBModel(config, unroll=unroll, seed=seed)
+    model = PTBModel(config, unroll=unroll, seed=seed, lstm=lstm)
     model(np.zeros((1, 1), dtype="int32"), model.zero_state(1))
     return model

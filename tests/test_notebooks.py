@@ -38,6 +38,8 @@ MIGRATED = {
     "01_time_series",
     "02_stationary_dynamics",
     "03_recurrent_cells",
+    "04_gradient_instability",
+    "05_lstm",
     "06_penn_treebank",
     "07_ptb_language_model",
 }
