@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from ptb_utils import data, diagrams, plots  # noqa: E402
+from ptb_utils import data, plots  # noqa: E402
 from ptb_utils.diagrams import (  # noqa: E402
     CELL_GID,
     STEP_GID,
