@@ -237,6 +237,9 @@ def _parse_overrides(items: list[str]) -> dict:
         try:
             overrides[name.strip()] = json.loads(value)
         except json.JSONDecodeError:
+            if name.strip() == "cell":  # the one text field: --set cell=rnn
+                overrides["cell"] = value.strip()
+                continue
             raise ValueError(f"--set {name}: {value!r} is not a number") from None
     return overrides
 

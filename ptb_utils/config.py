@@ -23,6 +23,11 @@ class Config:
     ``max_max_epoch`` epochs; ``keep_prob`` is the probability of *keeping* a unit in dropout
     (1.0 switches dropout off); ``max_grad_norm`` clips the global gradient norm of the
     tutorial's loss (summed over the ``num_steps`` time steps, averaged over the batch).
+
+    Two fields are the book's, for chapter 7's controlled comparisons; their defaults are the
+    tutorial's model: ``forget_bias`` is the value the LSTMs' forget-gate biases start from
+    (the tutorial's cells used 0.0; Keras' default adds 1.0), and ``cell`` is the recurrent
+    layer, ``"lstm"`` or ``"rnn"`` (a simple tanh cell, ``keras.layers.SimpleRNN``).
     """
 
     init_scale: float = 0.1
@@ -37,6 +42,8 @@ class Config:
     lr_decay: float = 0.5
     batch_size: int = 20
     vocab_size: int = 10_000
+    forget_bias: float = 0.0
+    cell: str = "lstm"
 
     def __post_init__(self) -> None:
         validate(self)
@@ -58,6 +65,8 @@ class Config:
 
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
+#: The recurrent layers a config can ask for (``Config.cell``).
+CELLS: tuple[str, ...] = ("lstm", "rnn")
 _INT_FIELDS = (
     "num_layers",
     "num_steps",
@@ -81,7 +90,10 @@ def validate(config: Config) -> None:
     """
     for name in FIELDS:
         value = getattr(config, name)
-        if name in _INT_FIELDS:
+        if name == "cell":
+            if value not in CELLS:
+                raise ValueError(f"cell must be one of {list(CELLS)}, got {value!r}")
+        elif name in _INT_FIELDS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         elif not _is_number(value):
@@ -176,5 +188,8 @@ def describe(config: Config) -> str:
         name
         if not changed
         else f"{name} with "
-        + ", ".join(f"{field}={value:g}" for field, (_, value) in changed.items())
+        + ", ".join(
+            f"{field}={value:g}" if _is_number(value) else f"{field}={value}"
+            for field, (_, value) in changed.items()
+        )
     )

@@ -12,7 +12,9 @@ backend ``fit`` and ``predict`` do not carry it.) The code only uses ``keras.lay
 
 As in the tutorial, every weight matrix and the softmax bias start uniform in
 ``[-init_scale, init_scale]``, each drawn independently; the LSTM biases start at zero, with
-no +1 on the forget gate (its cells used ``forget_bias=0.0``, hence ``unit_forget_bias=False``).
+no +1 on the forget gate (its cells used ``forget_bias=0.0``, hence ``unit_forget_bias=False``);
+``config.forget_bias`` starts the forget gates' bias elsewhere, and ``config.cell == "rnn"``
+puts ``keras.layers.SimpleRNN`` layers in the LSTMs' place (chapter 7's comparisons).
 
 Each LSTM layer is a :class:`ptb_utils.lstm.WindowLSTM` by default: Keras' own LSTM layer
 with the same weights and results, computed faster over a whole window (see that module);
@@ -32,6 +34,24 @@ State = list[tuple]
 
 #: The LSTM layer classes ``lstm=`` chooses from: the same weights and results, different speed.
 LSTM_LAYERS = {"window": WindowLSTM, "keras": keras.layers.LSTM}
+
+
+def lstm_bias(forget_bias: float):
+    """The LSTM bias initializer: zeros, and ``forget_bias`` on the forget gate's quarter.
+
+    Keras lays the bias out gate by gate in the order i, f, c, o, and ``unit_forget_bias=True``
+    would put 1.0 on the forget gate; the tutorial started every bias at 0.0.
+    """
+    if forget_bias == 0:
+        return "zeros"
+
+    def initializer(shape, dtype=None):
+        units = shape[0] // 4
+        values = np.zeros(shape, dtype="float32")
+        values[units : 2 * units] = forget_bias
+        return keras.ops.convert_to_tensor(values, dtype=dtype)
+
+    return initializer
 
 
 class PTBModel(keras.Model):
@@ -68,20 +88,35 @@ class PTBModel(keras.Model):
         self.embedding = keras.layers.Embedding(
             config.vocab_size, hidden, embeddings_initializer=init(), name="embedding"
         )
-        self.lstms = [
-            LSTM_LAYERS[lstm](
-                hidden,
-                return_sequences=True,
-                return_state=True,
-                unroll=unroll,
-                kernel_initializer=init(),
-                recurrent_initializer=init(),
-                bias_initializer="zeros",
-                unit_forget_bias=False,
-                name=f"lstm_{i}",
-            )
-            for i in range(config.num_layers)
-        ]
+        if config.cell == "rnn":
+            self.lstms = [
+                keras.layers.SimpleRNN(
+                    hidden,
+                    return_sequences=True,
+                    return_state=True,
+                    unroll=unroll,
+                    kernel_initializer=init(),
+                    recurrent_initializer=init(),
+                    bias_initializer="zeros",
+                    name=f"rnn_{i}",
+                )
+                for i in range(config.num_layers)
+            ]
+        else:
+            self.lstms = [
+                LSTM_LAYERS[lstm](
+                    hidden,
+                    return_sequences=True,
+                    return_state=True,
+                    unroll=unroll,
+                    kernel_initializer=init(),
+                    recurrent_initializer=init(),
+                    bias_initializer=lstm_bias(config.forget_bias),
+                    unit_forget_bias=False,
+                    name=f"lstm_{i}",
+                )
+                for i in range(config.num_layers)
+            ]
         # keep_prob = 1.0 means no dropout at all (and no random numbers drawn).
         self.dropouts = (
             [
@@ -104,15 +139,16 @@ class PTBModel(keras.Model):
         x = self._drop(0, self.embedding(ids), training)
         new_state = []
         for i, lstm in enumerate(self.lstms):
-            x, h, c = lstm(x, initial_state=list(state[i]), training=training)
+            x, *layer_state = lstm(x, initial_state=list(state[i]), training=training)
             x = self._drop(i + 1, x, training)
-            new_state.append((h, c))
+            new_state.append(tuple(layer_state))
         return self.softmax(x), new_state
 
     def zero_state(self, batch_size: int) -> State:
         """The all-zero state each epoch (and each generated text) starts from."""
         zeros = np.zeros((batch_size, self.config.hidden_size), dtype="float32")
-        return [(zeros, zeros) for _ in range(self.config.num_layers)]
+        per_layer = (zeros,) if self.config.cell == "rnn" else (zeros, zeros)
+        return [per_layer for _ in range(self.config.num_layers)]
 
     @property
     def embeddings(self) -> np.ndarray:

@@ -7,7 +7,8 @@ some TensorFlow kernels add floating-point numbers in whatever order threads fin
 same seed can still give results that differ in the last digits, and after a few epochs in
 the printed ones. :func:`seed_everything` seeds everything and switches TensorFlow to its
 deterministic kernels, so that the same notebook at the same parameters on the same
-machine prints the same numbers.
+machine prints the same numbers. TensorFlow is optional: on a machine that has only JAX
+(Keras' JAX backend) the rest is seeded all the same.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ def seed_everything(seed: int) -> np.random.Generator:
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)  # Python, NumPy, the backend and TensorFlow
+    try:
+        import tensorflow as tf
+    except ImportError:  # a machine with JAX only (the GPU machines): nothing more to do
+        return np.random.default_rng(seed)
     tf.config.experimental.enable_op_determinism()
     return np.random.default_rng(seed)

@@ -210,6 +210,7 @@ CASES = {
         "lr_decay must be a finite number such as 0.5, got None",
     ),
     "not a number": Case("train --config test --set keep_prob=abc", "'abc' is not a number"),
+    "unknown cell": Case("train --config test --set cell=gru", "cell must be one of"),
     "negative seed": Case("train --seed -1", "argument --seed: expected an integer >= 0, got '-1'"),
     "zero epochs": Case("train --epochs 0", "argument --epochs: expected an integer >= 1"),
     "bad precision": Case("train --precision fp16", "argument --precision: invalid choice"),

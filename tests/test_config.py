@@ -56,6 +56,9 @@ def test_overrides_are_applied_and_coerced():
         ({"learning_rate": float("inf")}, "learning_rate must be a finite number"),
         ({"init_scale": True}, "init_scale must be a finite number"),
         ({"hidden_size": "8"}, "hidden_size must be a positive integer, got '8'"),
+        ({"cell": "gru"}, "cell must be one of \\['lstm', 'rnn'\\], got 'gru'"),
+        ({"cell": 1}, "cell must be one of"),
+        ({"forget_bias": "1"}, "forget_bias must be a finite number .*drop the quotes"),
     ],
 )
 def test_bad_overrides_say_what_is_wrong(overrides, message):
@@ -91,3 +94,15 @@ def test_describe_names_the_closest_config_and_what_differs():
         "num_steps": (20, 35),
         "hidden_size": (200, 9),
     }
+
+
+def test_the_books_fields_default_to_the_tutorials_model():
+    # every configuration is the tutorial's LSTM with forget bias 0.0, and a run recorded
+    # before these fields existed (a config dict without them) reads back as the same config
+    for config in CONFIGS.values():
+        assert (config.forget_bias, config.cell) == (0.0, "lstm")
+        older = {k: v for k, v in config.to_dict().items() if k not in ("forget_bias", "cell")}
+        assert Config(**older) == config
+    variant = get_config("small", forget_bias=1, cell="rnn")
+    assert variant.forget_bias == 1.0 and isinstance(variant.forget_bias, float)
+    assert describe(variant) == "small with forget_bias=1, cell=rnn"

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from ptb_utils import data, diagrams, plots, unrolled  # noqa: E402
+from ptb_utils import data, plots  # noqa: E402
 from ptb_utils.diagrams import (  # noqa: E402
     CELL_GID,
     STEP_GID,
@@ -85,10 +85,6 @@ def test_unrolled_rejects_bad_arguments() -> None:
         draw_unrolled(n_steps=0)
     with pytest.raises(ValueError, match="'{t}' field"):
         draw_unrolled(inputs="$x$")
-
-
-def test_the_old_module_name_still_gives_draw_unrolled() -> None:
-    assert unrolled.draw_unrolled is diagrams.draw_unrolled
 
 
 def test_lstm_cell_labels_the_states_the_input_and_the_four_gates() -> None:

@@ -92,6 +92,45 @@ def test_dropout_only_in_training():
     assert not np.allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(c))
 
 
+@pytest.mark.parametrize("bias", [0.0, 1.0, -2.5])
+def test_forget_bias_starts_where_the_config_says(bias):
+    config = get_config("small", hidden_size=6, vocab_size=20, forget_bias=bias)
+    model = build_model(config, seed=1)
+    for layer in model.lstms:  # Keras' bias holds the gates in the order i, f, c, o
+        values = keras.ops.convert_to_numpy(layer.cell.bias)
+        np.testing.assert_array_equal(values[6:12], bias)
+        np.testing.assert_array_equal(np.delete(values, np.s_[6:12]), 0.0)
+    # every other weight is the one the tutorial's bias of 0 gets from the same seed
+    plain = build_model(config.replace(forget_bias=0.0), seed=1)
+    for a, b in zip(model.trainable_variables, plain.trainable_variables, strict=True):
+        if not a.path.endswith("bias") or "lstm" not in a.path:
+            np.testing.assert_array_equal(
+                keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+            )
+
+
+def test_simple_rnn_cell_is_the_tanh_cell_with_one_state_per_layer():
+    h, v = 8, 30
+    config = get_config("small", hidden_size=h, vocab_size=v, init_scale=0.5, cell="rnn")
+    model = build_model(config, seed=2)
+    assert model.count_params() == 2 * h * v + v + config.num_layers * (2 * h * h + h)
+    assert [len(layer_state) for layer_state in model.zero_state(3)] == [1, 1]
+    ids = np.random.default_rng(0).integers(0, v, (2, 8)).astype("int32")
+    whole, whole_state = model(ids, model.zero_state(2))
+    first, state = model(ids[:, :4], model.zero_state(2))
+    second, state = model(ids[:, 4:], state)
+    halves = np.concatenate(
+        [keras.ops.convert_to_numpy(first), keras.ops.convert_to_numpy(second)], axis=1
+    )
+    np.testing.assert_allclose(halves, keras.ops.convert_to_numpy(whole), atol=1e-5)
+    # the first layer's first step by hand: h_1 = tanh(x_1 W + h_0 U + b), from h_0 = 0
+    layer = model.lstms[0]
+    x1 = keras.ops.convert_to_numpy(model.embedding(ids))[:, 0]
+    kernel, _, bias = (keras.ops.convert_to_numpy(w) for w in layer.cell.weights)
+    out = keras.ops.convert_to_numpy(layer(model.embedding(ids[:, :1]))[1])
+    np.testing.assert_allclose(out, np.tanh(x1 @ kernel + bias), atol=1e-6)
+
+
 def test_window_lstm_model_equals_keras_lstm_model():
     """Same seed, same weights (same names, same order) and the same function."""
     config = get_config("small", hidden_size=12, vocab_size=40, init_scale=0.5)

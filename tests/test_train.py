@@ -368,3 +368,15 @@ def test_engine_variants_train_the_same_model(small_ptb, keep_prob, specs):
     assert (a["train_ppl"], a["valid_ppl"]) == pytest.approx((b["train_ppl"], b["valid_ppl"]), 1e-5)
     for x, y in zip(weights(runs[0].model), weights(runs[1].model), strict=True):
         np.testing.assert_allclose(x, y, atol=1e-5)
+
+
+def test_a_simple_rnn_run_trains_saves_and_reloads(tmp_path: Path, small_ptb):
+    """``cell="rnn"`` goes through the whole engine: its one state per layer is carried,
+    checkpointed and restored with the config (``--set cell=rnn`` on the command line)."""
+    config = TINY.replace(cell="rnn", forget_bias=1.0)
+    result = train(config, small_ptb, tmp_path, epochs=1, **QUICK)
+    assert math.isfinite(result.history[0]["valid_ppl"])
+    reloaded = load_model(tmp_path)
+    assert reloaded.config == config and len(reloaded.zero_state(1)[0]) == 1
+    for a, b in zip(weights(reloaded), weights(result.model), strict=True):
+        np.testing.assert_array_equal(a, b)
