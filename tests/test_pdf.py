@@ -20,7 +20,9 @@ PDF = ROOT / "_build" / "pdf" / "book.pdf"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 DOCS = [c["file"] for part in TOC["parts"] for c in part["chapters"]]
 
-pytestmark = needs_chromium  # without Chromium, make pdf prints nothing
+# slow: it reads what make test builds first, so make unit leaves it out; and without
+# Chromium, make pdf prints nothing
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 def title(doc: str) -> str:
