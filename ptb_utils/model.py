@@ -88,35 +88,25 @@ class PTBModel(keras.Model):
         self.embedding = keras.layers.Embedding(
             config.vocab_size, hidden, embeddings_initializer=init(), name="embedding"
         )
-        if config.cell == "rnn":
-            self.lstms = [
-                keras.layers.SimpleRNN(
-                    hidden,
-                    return_sequences=True,
-                    return_state=True,
-                    unroll=unroll,
-                    kernel_initializer=init(),
-                    recurrent_initializer=init(),
-                    bias_initializer="zeros",
-                    name=f"rnn_{i}",
-                )
-                for i in range(config.num_layers)
-            ]
+        bias: dict[str, object]
+        if config.cell == "rnn":  # the simple cell has no gates, so no forget bias
+            layer, prefix, bias = keras.layers.SimpleRNN, "rnn", {"bias_initializer": "zeros"}
         else:
-            self.lstms = [
-                LSTM_LAYERS[lstm](
-                    hidden,
-                    return_sequences=True,
-                    return_state=True,
-                    unroll=unroll,
-                    kernel_initializer=init(),
-                    recurrent_initializer=init(),
-                    bias_initializer=lstm_bias(config.forget_bias),
-                    unit_forget_bias=False,
-                    name=f"lstm_{i}",
-                )
-                for i in range(config.num_layers)
-            ]
+            layer, prefix = LSTM_LAYERS[lstm], "lstm"
+            bias = {"bias_initializer": lstm_bias(config.forget_bias), "unit_forget_bias": False}
+        self.lstms = [
+            layer(
+                hidden,
+                return_sequences=True,
+                return_state=True,
+                unroll=unroll,
+                kernel_initializer=init(),
+                recurrent_initializer=init(),
+                name=f"{prefix}_{i}",
+                **bias,
+            )
+            for i in range(config.num_layers)
+        ]
         # keep_prob = 1.0 means no dropout at all (and no random numbers drawn).
         self.dropouts = (
             [
