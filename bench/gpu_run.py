@@ -227,7 +227,7 @@ def train(args) -> int:
 
 
 def notebooks(args) -> int:
-    from ptb_utils.notebooks import prepare_smoke
+    from ptb_utils.notebooks import nbval_command, prepare_smoke
 
     env = {**os.environ, "KERAS_BACKEND": "jax", "MPLBACKEND": "agg", "PTB_OFFLINE": "1"}
     failed = []
@@ -238,19 +238,7 @@ def notebooks(args) -> int:
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 done = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "pytest",
-                        "--nbval-lax",
-                        "--nbval-current-env",
-                        "-q",
-                        "-p",
-                        "no:cacheprovider",
-                        "--rootdir",
-                        tmp,
-                        str(prepared),
-                    ],
+                    nbval_command(prepared, tmp),
                     cwd=tmp,
                     env=env,
                     capture_output=True,

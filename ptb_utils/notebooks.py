@@ -119,6 +119,20 @@ def repository_url(config: str | os.PathLike = ROOT / "_config.yml") -> str:
     return yaml.safe_load(Path(config).read_text())["repository"]["url"]
 
 
+def nbval_command(notebook: str | os.PathLike, rootdir: str | os.PathLike) -> list[str]:
+    """The command that runs ``notebook`` under ``pytest --nbval-lax`` in a fresh process.
+
+    It uses this Python's kernel (``--nbval-current-env``), caches nothing, and takes
+    ``rootdir`` (a scratch folder, also the working directory to run it in) as pytest's root,
+    so that no project ``conftest.py`` or setting changes how the notebook runs. The test
+    suite and the GPU script (``bench/gpu_run.py``) run the chapters with it.
+    """
+    return [
+        sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
+        "-p", "no:cacheprovider", "--rootdir", str(rootdir), str(notebook),
+    ]
+
+
 def prepare_smoke(path: str | os.PathLike, out: str | os.PathLike) -> Path:
     """Write ``path`` with its smoke parameters injected (papermill ``--prepare-only``)."""
     import papermill

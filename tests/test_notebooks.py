@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -207,19 +206,7 @@ def test_glossary_is_alphabetical_and_links_to_the_sections_that_teach() -> None
 def run_nbval(notebook: Path, tmp_path: Path, env: dict[str, str] | None = None) -> None:
     """Run ``notebook`` under ``pytest --nbval-lax`` in a fresh process; fail with its output."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--nbval-lax",
-            "--nbval-current-env",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--rootdir",
-            str(tmp_path),
-            str(notebook),
-        ],
+        nbtools.nbval_command(notebook, tmp_path),
         cwd=tmp_path,
         env={**os.environ, **(env or {})},
         capture_output=True,
