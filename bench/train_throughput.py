@@ -33,9 +33,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ptb_utils.config import Config, get_config  # noqa: E402
+from ptb_utils.config import (  # noqa: E402
+    Config,
+    get_config,
+    parse_engine,  # noqa: E402
+)
 from ptb_utils.data import load_ptb  # noqa: E402
-from ptb_utils.train import parse_engine  # noqa: E402
 
 SIZES = (1024, 2048, 4096)
 
@@ -165,7 +168,7 @@ DEFAULT_ENGINES = ("window-xla-unrolled", "keras-xla-unrolled")
 
 def _engine_variant(spec: str) -> tuple[str, tuple[str, bool, bool]]:
     """``"window-xla-unrolled"`` -> ``(spec, ("window", True, True))`` (for ``--engines``),
-    spelled as the CLI's ``train --engine`` (:func:`ptb_utils.train.parse_engine`)."""
+    spelled as the CLI's ``train --engine`` (:func:`ptb_utils.config.parse_engine`)."""
     try:
         return spec, tuple(parse_engine(spec))
     except ValueError as error:

@@ -58,7 +58,7 @@ def _integer(minimum: int):
 
 
 def _engine(text: str) -> str:
-    from ptb_utils.train import parse_engine
+    from ptb_utils.config import parse_engine
 
     try:
         parse_engine(text)
@@ -254,10 +254,10 @@ def _corpus(args: argparse.Namespace):
 def _train(args: argparse.Namespace) -> int:
     import keras
 
-    from ptb_utils.config import get_config
+    from ptb_utils.config import get_config, parse_engine
     from ptb_utils.runs import lock_folders, summarize, write_metrics
     from ptb_utils.steps import accelerator
-    from ptb_utils.train import evaluate, parse_engine, train
+    from ptb_utils.train import evaluate, train
 
     overrides = _parse_overrides(args.set)
     config = get_config(args.config, **overrides)

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -193,3 +193,40 @@ def describe(config: Config) -> str:
             for field, (_, value) in changed.items()
         )
     )
+
+
+#: The ways of computing the same training step, as ``LSTM-XLA-LOOP``: the LSTM layer
+#: (``window``: :class:`ptb_utils.lstm.WindowLSTM`; ``keras``: ``keras.layers.LSTM``), the step
+#: compiled with XLA or not (``xla``, ``noxla``), and the time loop written out step by step or
+#: symbolic (``unrolled``, ``scan``). They give the same model to float rounding, except that
+#: with dropout XLA draws other masks than TensorFlow's own kernels (as another seed would);
+#: which is fastest depends on the machine, so ``bench/train_throughput.py --engines`` measures
+#: them.
+ENGINE_VARIANTS = tuple(
+    f"{lstm}-{xla}-{loop}"
+    for lstm in ("window", "keras")
+    for xla in ("xla", "noxla")
+    for loop in ("unrolled", "scan")
+)
+
+
+class Engine(NamedTuple):
+    """The keyword arguments of :func:`ptb_utils.train.train` that a variant stands for."""
+
+    lstm: str
+    jit_compile: bool
+    unroll: bool
+
+
+def parse_engine(spec: str) -> Engine:
+    """``"window-noxla-scan"`` -> ``Engine(lstm="window", jit_compile=False, unroll=False)``.
+
+    Raises ``ValueError`` naming the valid spellings for anything else.
+    """
+    if spec not in ENGINE_VARIANTS:
+        raise ValueError(
+            f"engine {spec!r} is not one of {', '.join(ENGINE_VARIANTS)} "
+            f"(LSTM layer, XLA or not, time loop)"
+        )
+    lstm, xla, loop = spec.split("-")
+    return Engine(lstm, xla == "xla", loop == "unrolled")

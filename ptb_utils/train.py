@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -61,52 +60,12 @@ __all__ = [
     "run_windows",
     "save_checkpoint",
     "train",
-    "ENGINE_VARIANTS",
-    "Engine",
-    "parse_engine",
     # where chapter 7 imports them from
     "sequence_nll",
     "summarize",
     "windows",
     "write_metrics",
 ]
-
-#: The ways of computing the same training step, as ``LSTM-XLA-LOOP``: the LSTM layer
-#: (``window``: :class:`ptb_utils.lstm.WindowLSTM`; ``keras``: ``keras.layers.LSTM``), the step
-#: compiled with XLA or not (``xla``, ``noxla``), and the time loop written out step by step or
-#: symbolic (``unrolled``, ``scan``). They give the same model to float rounding, except that
-#: with dropout XLA draws other masks than TensorFlow's own kernels (as another seed would);
-#: which is fastest depends on the machine, so ``bench/train_throughput.py --engines`` measures
-#: them.
-ENGINE_VARIANTS = tuple(
-    f"{lstm}-{xla}-{loop}"
-    for lstm in ("window", "keras")
-    for xla in ("xla", "noxla")
-    for loop in ("unrolled", "scan")
-)
-
-
-class Engine(NamedTuple):
-    """The keyword arguments of :func:`train` that one of :data:`ENGINE_VARIANTS` stands for."""
-
-    lstm: str
-    jit_compile: bool
-    unroll: bool
-
-
-def parse_engine(spec: str) -> Engine:
-    """``"window-noxla-scan"`` -> ``Engine(lstm="window", jit_compile=False, unroll=False)``.
-
-    Raises ``ValueError`` naming the valid spellings for anything else.
-    """
-    if spec not in ENGINE_VARIANTS:
-        raise ValueError(
-            f"engine {spec!r} is not one of {', '.join(ENGINE_VARIANTS)} "
-            f"(LSTM layer, XLA or not, time loop)"
-        )
-    lstm, xla, loop = spec.split("-")
-    return Engine(lstm, xla == "xla", loop == "unrolled")
-
 
 #: A mean loss above this many nats per word counts as diverged (``exp`` overflows past 709).
 MAX_NLL = 700.0
@@ -409,8 +368,8 @@ def train(
       the fields of ``HISTORY_FIELDS``).
     - ``windows_per_call``: windows run per compiled call (speed only; results are equal).
     - ``jit_compile``, ``unroll``, ``lstm``: how the step is computed (XLA or not, the time
-      loop written out or symbolic, the LSTM layer; see :data:`ENGINE_VARIANTS` and
-      :func:`parse_engine`): speed only, the same model to float rounding.
+      loop written out or symbolic, the LSTM layer; see
+      :data:`ptb_utils.config.ENGINE_VARIANTS`): speed only, the same model to float rounding.
     - ``precision``: ``"float32"`` or ``"tf32"`` matrix products (see :mod:`ptb_utils.steps`).
     - ``estimate``: on a machine without a GPU, print how long the run will take, measured on
       its first windows.

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 import ptb_utils.train
 from ptb_utils import data, steps
-from ptb_utils.config import CONFIGS, get_config
+from ptb_utils.config import CONFIGS, ENGINE_VARIANTS, Engine, get_config, parse_engine
 from ptb_utils.model import build_model
 from ptb_utils.runs import CHECKPOINT, HISTORY, METRICS, RunFolderError, write_checkpoint
 from ptb_utils.train import (
@@ -338,12 +338,12 @@ def test_jax_backend_trains_and_carries_state(run_jax):
 
 
 def test_engine_variants_name_the_train_arguments():
-    assert ptb_utils.train.parse_engine("keras-noxla-scan") == (
-        ptb_utils.train.Engine(lstm="keras", jit_compile=False, unroll=False)
+    assert parse_engine("keras-noxla-scan") == (
+        Engine(lstm="keras", jit_compile=False, unroll=False)
     )
-    assert len(set(ptb_utils.train.ENGINE_VARIANTS)) == 8
+    assert len(set(ENGINE_VARIANTS)) == 8
     with pytest.raises(ValueError, match="'window-xla' is not one of window-xla-unrolled"):
-        ptb_utils.train.parse_engine("window-xla")
+        parse_engine("window-xla")
 
 
 @pytest.mark.parametrize(
@@ -362,7 +362,7 @@ def test_engine_variants_train_the_same_model(small_ptb, keep_prob, specs):
     quick = {k: v for k, v in QUICK.items() if k != "jit_compile"} | {"max_batches": 6}
     runs = [
         train(config, small_ptb, epochs=1, seed=4, **quick, **engine._asdict())
-        for engine in map(ptb_utils.train.parse_engine, specs)
+        for engine in map(parse_engine, specs)
     ]
     (a, b) = (r.history[0] for r in runs)
     assert (a["train_ppl"], a["valid_ppl"]) == pytest.approx((b["train_ppl"], b["valid_ppl"]), 1e-5)
