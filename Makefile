@@ -9,7 +9,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb)) book/results.ipynb
 export PYTHONHASHSEED := 0
 # Checked by ruff format and mypy (the language-model engine; the other modules are to follow).
 TYPED := $(addprefix ptb_utils/,__init__.py __main__.py cli.py config.py data.py generate.py \
-	runs.py steps.py train.py)
+	glue.py lstm.py machine.py metrics.py model.py params.py runs.py seeding.py steps.py train.py)
 
 .PHONY: help install browser book book-strict lab pdf pin-colab test lint unit notebooks execute \
         bench clean
