@@ -115,11 +115,20 @@ def parameter_check_problems(nb: nbformat.NotebookNode, name: str = "notebook") 
 
 
 def figure_problems(nb: nbformat.NotebookNode) -> list[str]:
-    """Every figure has a caption, a ``fig-`` name and an alt text, drawn in the book style."""
+    """Every figure has a caption, a ``fig-`` name and an alt text, drawn in the book style;
+    every precomputed frame of an explorer says in words what it shows."""
     problems = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
+        for out in cell.get("outputs", []):
+            page = out.get("data", {}).get("text/html", "")
+            for alt in re.findall(r'<img alt="([^"]*)"', "".join(page)):
+                if len(alt.split()) < 4:
+                    problems.append(
+                        f"cell {i}: an explorer frame's alt text is {alt!r}: re-run the chapter "
+                        f"(the explorer describes each frame), or give explorer() an alt="
+                    )
         images = [
             o for o in cell.get("outputs", []) if any(t in o.get("data", {}) for t in IMAGE_TYPES)
         ]

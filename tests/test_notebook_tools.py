@@ -294,6 +294,15 @@ BREAKS = [
     (_set("plt.plot", "metadata.mystnb.figure.name", "line"), "must start with 'fig-'"),
     (_set("plt.plot", "metadata.mystnb.image.alt", "figure"), "alt text must say"),
     (_set("plt.plot", "metadata.mystnb.image", {}), "alt text must say"),
+    (
+        lambda nb: cell_with(nb, "check_parameters").outputs.append(
+            nbformat.v4.new_output(
+                "display_data",
+                data={"text/html": '<div><img alt="precomputed view" src="data:,"></div>'},
+            )
+        ),
+        "an explorer frame's alt text is 'precomputed view'",
+    ),
     (lambda nb: cell_with(nb, "plt.plot").outputs[0].metadata.clear(), "not a 2x image"),
     (_set("plt.plot", "outputs.0.metadata.image/png.width", 900), "900 px wide"),
     (
