@@ -10,9 +10,6 @@ JAX in a subprocess (a process's Keras backend is fixed when Keras is imported).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
@@ -116,20 +113,9 @@ def test_equals_keras_lstm_tensorflow(steps, unroll, jit):
 
 
 @pytest.mark.slow
-def test_equals_keras_lstm_jax():
+def test_equals_keras_lstm_jax(run_jax):
     """The same comparison under the JAX backend (eager and jit), in a fresh process."""
-    pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__))],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_jax(f"import runpy; runpy.run_path({str(Path(__file__))!r}, run_name='__main__')")
     assert report["backend"] == "jax"
     assert len(report["runs"]) == len(CASES)
     for gaps in report["runs"]:
